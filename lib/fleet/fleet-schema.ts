@@ -1,0 +1,170 @@
+import { z } from 'zod';
+import { DNS_LABEL_PATTERN, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, toResourceName } from '../private/names';
+import { QUANTITY_PATTERN, parseQuantity } from '../private/quantity';
+
+// Every message below completes the sentence "<field>: got <value>; ..." so that a
+// reader learns what is allowed without opening the README.
+
+const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
+const S3_BUCKET = '[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]';
+const S3_MAR = new RegExp(`^s3://${S3_BUCKET}/([^\\s]+/)?[A-Za-z0-9._-]+\\.mar$`);
+const PVC_MAR = /^pvc:\/\/[a-z0-9]([-a-z0-9]*[a-z0-9])?\/([^\s]+\/)?[A-Za-z0-9._-]+\.mar$/;
+const IMAGE_REPOSITORY = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
+const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+// TorchServe model names become URL segments and, with "_" mapped to "-", Kubernetes names.
+const MODEL_NAME = /^[a-z]([a-z0-9_-]*[a-z0-9])?$/;
+
+const dnsLabel = z
+  .string()
+  .max(63, { message: 'must be at most 63 characters' })
+  .regex(DNS_LABEL_PATTERN, { message: 'must be a DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit' });
+
+/** Quantities may be written as YAML numbers (`cpu: 4`); they are kept as strings. */
+const quantity = z
+  .union([z.string(), z.number()])
+  .transform((value) => String(value))
+  .pipe(z.string().regex(QUANTITY_PATTERN, { message: 'must be a Kubernetes quantity such as "500m", "4", "16Gi"' }));
+
+const positiveQuantity = quantity.refine((value) => parseQuantity(value) > 0, { message: 'must be greater than zero' });
+
+const imageSchema = z.strictObject({
+  repository: z.string().regex(IMAGE_REPOSITORY, { message: 'must be an image repository such as "pytorch/torchserve" or "123456789012.dkr.ecr.us-east-1.amazonaws.com/torchserve"' }),
+  tag: z
+    .string()
+    .regex(IMAGE_TAG, { message: 'must be an image tag: letters, digits, "_", "." and "-", at most 128 characters' })
+    .refine((tag) => tag !== 'latest', { message: 'must be a pinned tag; "latest" changes under you and cannot be rolled back' }),
+});
+
+const workersSchema = z
+  .strictObject({
+    min: z.int().min(1).max(64).default(4),
+    max: z.int().min(1).max(64).default(4),
+  })
+  .refine((workers) => workers.min <= workers.max, { message: 'min must not exceed max', path: ['min'] });
+
+const modelSchema = z.strictObject({
+  name: z
+    .string()
+    .max(48, { message: 'must be at most 48 characters, so that derived names such as "<name>-management" stay within 63' })
+    .regex(MODEL_NAME, { message: 'must start with a lowercase letter and contain only lowercase letters, digits, "_" and "-"' })
+    .refine((name) => !/[_-]{2}/.test(name), { message: 'must not contain consecutive "_" or "-"' }),
+  version: z.string().regex(SEMVER, { message: 'must be a semantic version such as "1.0.0" (quote it if YAML reads it as a number)' }),
+  mar: z
+    .string()
+    .refine((value) => S3_MAR.test(value) || PVC_MAR.test(value), {
+      message: 'must be s3://<bucket>/<key>.mar or pvc://<claim>/<path>.mar',
+    }),
+  handler: z
+    .string()
+    .min(1)
+    .regex(/^[A-Za-z0-9_./-]+$/, { message: 'must be a built-in handler name (e.g. "text_classifier") or a handler file path' }),
+  batchSize: z.int().min(1).max(1024).default(8),
+  maxBatchDelayMs: z.int().min(1).max(60_000).default(100),
+  workers: workersSchema.default({ min: 4, max: 4 }),
+  responseTimeoutSeconds: z.int().min(1).max(3600).default(60),
+  startupTimeoutSeconds: z.int().min(30).max(3600).default(300),
+  gpuMemoryFraction: z.number().gt(0).max(1).default(0.8),
+});
+
+const tolerationSchema = z
+  .strictObject({
+    key: z.string().regex(LABEL_KEY_PATTERN, { message: 'must be a label key such as "nvidia.com/gpu"' }).optional(),
+    operator: z.enum(['Exists', 'Equal']).default('Equal'),
+    value: z.string().regex(LABEL_VALUE_PATTERN, { message: 'must be a label value' }).optional(),
+    effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
+    tolerationSeconds: z.int().min(0).optional(),
+  })
+  .refine((t) => !(t.operator === 'Exists' && t.value !== undefined), { message: 'operator Exists takes no value', path: ['value'] });
+
+const placementSchema = z.strictObject({
+  nodeSelector: z
+    .record(
+      z.string().regex(LABEL_KEY_PATTERN, { message: 'must be a label key such as "nvidia.com/gpu.present"' }),
+      z.string().regex(LABEL_VALUE_PATTERN, { message: 'must be a label value (quote "true")' }),
+    )
+    .default({}),
+  tolerations: z.array(tolerationSchema).default([]),
+  spot: z.boolean().default(false),
+});
+
+const resourcesSchema = z
+  .strictObject({
+    cpu: positiveQuantity,
+    memory: positiveQuantity,
+    gpu: z.int().min(0).max(16).default(1),
+    ephemeralStorage: positiveQuantity.default('20Gi'),
+    jvmHeap: positiveQuantity.optional(),
+  })
+  .refine((r) => r.jvmHeap === undefined || parseQuantity(r.jvmHeap) < parseQuantity(r.memory), {
+    message: 'must be below resources.memory, which also has to hold the Python workers',
+    path: ['jvmHeap'],
+  });
+
+const environmentSchema = z.strictObject({
+  stage: z.enum(['staging', 'production']),
+  namespace: dnsLabel,
+  replicas: z.int().min(1).max(1000),
+  resources: resourcesSchema,
+  placement: placementSchema.default({ nodeSelector: {}, tolerations: [], spot: false }),
+  serviceAccount: z
+    .strictObject({
+      roleArn: z.string().regex(IAM_ROLE_ARN, { message: 'must be an IAM role ARN such as "arn:aws:iam::123456789012:role/model-reader"' }).optional(),
+    })
+    .default({}),
+  grpc: z.boolean().default(false),
+});
+
+export const fleetSchema = z
+  .strictObject({
+    name: dnsLabel,
+    image: imageSchema,
+    modelFetcher: imageSchema.default({ repository: 'amazon/aws-cli', tag: '2.22.35' }),
+    models: z.array(modelSchema).min(1, { message: 'must list at least one model' }),
+    environments: z
+      .record(dnsLabel, environmentSchema)
+      .refine((envs) => Object.keys(envs).length > 0, { message: 'must define at least one environment' }),
+  })
+  .superRefine((fleet, ctx) => {
+    const seen = new Map<string, number>();
+    fleet.models.forEach((model, index) => {
+      const resourceName = toResourceName(model.name);
+      const first = seen.get(resourceName);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['models', index, 'name'],
+          input: model.name,
+          message: `duplicates models[${first}] ("${fleet.models[first].name}"); each model needs a unique name ("_" and "-" count as the same)`,
+        });
+      } else {
+        seen.set(resourceName, index);
+      }
+    });
+    const namespaces = new Map<string, string>();
+    for (const [name, env] of Object.entries(fleet.environments)) {
+      if (env.stage === 'production' && env.placement.spot) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['environments', name, 'placement', 'spot'],
+          input: true,
+          message: 'spot nodes are not allowed for a production environment; remove "spot" or set it to false',
+        });
+      }
+      const other = namespaces.get(env.namespace);
+      if (other !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['environments', name, 'namespace'],
+          input: env.namespace,
+          message: `is already used by environment "${other}"; each environment needs its own namespace`,
+        });
+      }
+      namespaces.set(env.namespace, name);
+    }
+  });
+
+/** A validated fleet file with every default applied. */
+export type FleetConfig = z.output<typeof fleetSchema>;
+export type ModelConfig = FleetConfig['models'][number];
+export type EnvironmentConfig = FleetConfig['environments'][string];

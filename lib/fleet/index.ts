@@ -1,0 +1,2 @@
+export * from './fleet-schema';
+export * from './load-fleet';

@@ -1,0 +1,211 @@
+import fs from 'node:fs';
+import { Document, LineCounter, isMap, isPair, isScalar, parseAllDocuments, type Node } from 'yaml';
+import type { core } from 'zod';
+import { type FleetConfig, fleetSchema } from './fleet-schema';
+
+/** Fleet files are hand-written; anything larger is a mistake (a model, a log) passed by accident. */
+export const MAX_FLEET_FILE_BYTES = 1024 * 1024;
+
+/** One problem in a fleet file, located by field path and, where known, line and column. */
+export interface FleetProblem {
+  /** Dotted field path, e.g. `environments.production.replicas` or `models[0].name`. */
+  readonly path: string;
+  readonly line?: number;
+  readonly column?: number;
+  readonly message: string;
+}
+
+/** A fleet file that cannot be used. Its message lists every problem. */
+export class FleetConfigError extends Error {
+  constructor(
+    public readonly file: string,
+    public readonly problems: readonly FleetProblem[],
+  ) {
+    const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
+    const lines = problems.map((p) => `  ${formatLocation(file, p)}${p.path ? `${p.path}: ` : ''}${p.message}`);
+    super(`${file} is not a valid fleet file (${count}):\n${lines.join('\n')}`);
+    this.name = 'FleetConfigError';
+  }
+}
+
+function formatLocation(file: string, problem: FleetProblem): string {
+  return problem.line === undefined ? `${file}: ` : `${file}:${problem.line}:${problem.column}: `;
+}
+
+/** Reads, parses and validates a fleet file. Throws {@link FleetConfigError} on any problem. */
+export function loadFleet(file: string): FleetConfig {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch {
+    throw new FleetConfigError(file, [{ path: '', message: 'file not found; pass --config <file> or set SERVING_CONFIG to an existing fleet file' }]);
+  }
+  if (!stat.isFile()) {
+    throw new FleetConfigError(file, [{ path: '', message: 'is not a file' }]);
+  }
+  if (stat.size > MAX_FLEET_FILE_BYTES) {
+    throw new FleetConfigError(file, [{ path: '', message: `is ${stat.size} bytes; a fleet file may be at most ${MAX_FLEET_FILE_BYTES} bytes (1 MiB)` }]);
+  }
+  return parseFleet(fs.readFileSync(file, 'utf-8'), file);
+}
+
+/** Parses and validates fleet YAML text. `file` only labels the error messages. */
+export function parseFleet(text: string, file = '<fleet>'): FleetConfig {
+  const lineCounter = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const documents = Array.isArray(docs) ? docs : [];
+  const yamlProblems: FleetProblem[] = [];
+  for (const doc of documents) {
+    for (const error of doc.errors) {
+      const pos = lineCounter.linePos(error.pos[0]);
+      yamlProblems.push({ path: '', line: pos.line, column: pos.col, message: `not valid YAML: ${error.message.split('\n')[0]}` });
+    }
+  }
+  if (yamlProblems.length > 0) throw new FleetConfigError(file, yamlProblems);
+  const nonEmpty = documents.filter((doc) => doc.contents !== null);
+  if (nonEmpty.length === 0) {
+    throw new FleetConfigError(file, [{ path: '', message: 'is empty; a fleet file needs at least name, image, models and environments (see serving.yaml)' }]);
+  }
+  if (nonEmpty.length > 1) {
+    throw new FleetConfigError(file, [{ path: '', message: `holds ${nonEmpty.length} YAML documents; a fleet file is exactly one document` }]);
+  }
+  const doc = nonEmpty[0];
+  const input: unknown = doc.toJS({ maxAliasCount: 100 });
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new FleetConfigError(file, [{ path: '', line: 1, column: 1, message: `must be a YAML mapping with name, image, models and environments; got ${describe(input)}` }]);
+  }
+  const result = fleetSchema.safeParse(input, { reportInput: true });
+  if (result.success) return result.data;
+  const problems = result.error.issues.flatMap((issue) => toProblems(issue, doc, lineCounter));
+  // Reported in file order, so the list reads top to bottom like the file.
+  problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+  throw new FleetConfigError(file, problems);
+}
+
+function toProblems(issue: core.$ZodIssue, doc: Document, lineCounter: LineCounter): FleetProblem[] {
+  const path = issue.path as (string | number)[];
+  if (issue.code === 'unrecognized_keys') {
+    const allowed = allowedKeysAt(path);
+    return issue.keys.map((key) => {
+      const suggestion = closest(key, allowed);
+      const hint = suggestion ? `did you mean "${suggestion}"? ` : '';
+      return {
+        path: formatPath([...path, key]),
+        ...locate(doc, lineCounter, path, key),
+        message: `unknown key; ${hint}allowed keys here: ${allowed.join(', ')}`,
+      };
+    });
+  }
+  const input = (issue as { input?: unknown }).input;
+  return [{ path: formatPath(path), ...locate(doc, lineCounter, path), message: describeIssue(issue, input) }];
+}
+
+function describeIssue(issue: core.$ZodIssue, input: unknown): string {
+  const got = `got ${describe(input)}`;
+  switch (issue.code) {
+    case 'invalid_type':
+      if (input === undefined) return `is required (${issue.expected})`;
+      if (issue.expected === 'string' && typeof input === 'number') return `${got} (a number); expected a string, so quote it: "${input}"`;
+      return `${got}; expected ${issue.expected === 'int' ? 'an integer' : `a ${issue.expected}`}`;
+    case 'too_small':
+      if (issue.origin === 'array') return `${got}; ${issue.message.replace(/^Too small: /, '')}`;
+      return `${got}; must be ${issue.inclusive ? '>=' : '>'} ${issue.minimum}`;
+    case 'too_big':
+      if (issue.origin === 'string') return `${got}; must be at most ${issue.maximum} characters`;
+      return `${got}; must be ${issue.inclusive ? '<=' : '<'} ${issue.maximum}`;
+    case 'invalid_value':
+      return `${got}; expected one of: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'invalid_union':
+      return `${got}; expected a string or a number`;
+    default:
+      return `${got}; ${issue.message}`;
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  const text = JSON.stringify(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function formatPath(path: readonly (string | number | symbol)[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
+  return out;
+}
+
+/** Points at the key (for unknown keys) or the value at `path`, falling back to the nearest parent. */
+function locate(doc: Document, lineCounter: LineCounter, path: readonly PropertyKey[], key?: string): { line?: number; column?: number } {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node = doc.getIn(path.slice(0, depth) as unknown[], true) as Node | undefined;
+    if (!node) continue;
+    let offset = node.range?.[0];
+    if (key !== undefined && depth === path.length && isMap(node)) {
+      const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && item.key.value === key);
+      if (pair && isScalar(pair.key)) offset = pair.key.range?.[0];
+    }
+    if (offset === undefined) continue;
+    const pos = lineCounter.linePos(offset);
+    return { line: pos.line, column: pos.col };
+  }
+  return {};
+}
+
+/** The keys the schema accepts at `path`, found by walking the zod schema the same way. */
+function allowedKeysAt(path: readonly PropertyKey[]): string[] {
+  let schema: core.$ZodType | undefined = fleetSchema;
+  const unwrap = (s: core.$ZodType): core.$ZodType => {
+    let current = s;
+    for (;;) {
+      const def = current._zod.def as unknown as { type: string; innerType?: core.$ZodType; in?: core.$ZodType; schema?: core.$ZodType };
+      if (def.innerType) current = def.innerType;
+      else if (def.type === 'pipe' && def.in) current = def.in;
+      else return current;
+    }
+  };
+  for (const part of path) {
+    if (!schema) break;
+    const def = unwrap(schema)._zod.def as unknown as { type: string; shape?: Record<string, core.$ZodType>; element?: core.$ZodType; valueType?: core.$ZodType };
+    if (def.type === 'object' && def.shape) schema = def.shape[String(part)];
+    else if (def.type === 'array') schema = def.element;
+    else if (def.type === 'record') schema = def.valueType;
+    else schema = undefined;
+  }
+  if (!schema) return [];
+  const def = unwrap(schema)._zod.def as unknown as { type: string; shape?: Record<string, unknown> };
+  return def.type === 'object' && def.shape ? Object.keys(def.shape) : [];
+}
+
+/** The allowed key nearest to a typo, if it is near enough to be the likely intent. */
+function closest(key: string, allowed: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of allowed) {
+    const d = editDistance(key.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length];
+}

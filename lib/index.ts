@@ -1,0 +1,4 @@
+export * from './environment';
+export * from './fleet';
+export * from './output';
+export * from './torchserve';

@@ -1,0 +1,20 @@
+/** RFC 1123 label: what Kubernetes requires of namespace and most object names. */
+export const DNS_LABEL_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** A label or annotation key: optional DNS-subdomain prefix, then a name of at most 63 characters. */
+export const LABEL_KEY_PATTERN = /^(([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
+/** A label value: empty, or at most 63 alphanumerics with "-", "_" and "." inside. */
+export const LABEL_VALUE_PATTERN = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
+
+export function isDnsLabel(value: string): boolean {
+  return value.length <= 63 && DNS_LABEL_PATTERN.test(value);
+}
+
+/**
+ * The Kubernetes name of a TorchServe model: TorchServe names may contain "_", which object
+ * names may not, so "intent_classifier" becomes "intent-classifier".
+ */
+export function toResourceName(modelName: string): string {
+  return modelName.replace(/_/g, '-');
+}

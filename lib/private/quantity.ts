@@ -1,0 +1,38 @@
+/** A Kubernetes resource quantity: "4", "500m", "16Gi", "1.5G", "2e3". */
+export const QUANTITY_PATTERN = /^([+]?[0-9]+(\.[0-9]*)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?$/;
+
+const SUFFIX_FACTORS: Record<string, number> = {
+  '': 1,
+  'm': 1e-3,
+  'k': 1e3,
+  'M': 1e6,
+  'G': 1e9,
+  'T': 1e12,
+  'P': 1e15,
+  'E': 1e18,
+  'Ki': 2 ** 10,
+  'Mi': 2 ** 20,
+  'Gi': 2 ** 30,
+  'Ti': 2 ** 40,
+  'Pi': 2 ** 50,
+  'Ei': 2 ** 60,
+};
+
+/** Parses a quantity into its base unit (bytes for memory, cores for CPU). */
+export function parseQuantity(quantity: string): number {
+  const match = QUANTITY_PATTERN.exec(quantity);
+  if (!match) {
+    throw new Error(`"${quantity}" is not a Kubernetes quantity (e.g. "500m", "4", "16Gi")`);
+  }
+  const suffix = match[3] ?? '';
+  const number = Number(match[1]);
+  if (/^[eE]/.test(suffix)) {
+    return number * 10 ** Number(suffix.slice(1));
+  }
+  return number * SUFFIX_FACTORS[suffix];
+}
+
+/** Whole mebibytes, the unit the JVM's -Xmx takes without rounding surprises. */
+export function toMebibytes(bytes: number): number {
+  return Math.floor(bytes / 2 ** 20);
+}

@@ -1,0 +1,3 @@
+export * from './model-archive';
+export * from './torchserve-config';
+export * from './torchserve-service';

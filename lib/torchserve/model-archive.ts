@@ -1,0 +1,62 @@
+import path from 'node:path';
+
+/**
+ * Where a model's `.mar` archive lives.
+ *
+ * An S3 archive is copied into the pod by an init container (using the pod's IRSA role);
+ * a PVC archive is mounted read-only, with no copy.
+ */
+export class ModelArchive {
+  /** An archive in S3, e.g. `s3://models/intent_classifier/1.0.0/intent_classifier.mar`. */
+  public static fromS3(uri: string): ModelArchive {
+    const match = /^s3:\/\/([^/]+)\/(.+\.mar)$/.exec(uri);
+    if (!match) {
+      throw new Error(`"${uri}" is not an S3 model archive; expected s3://<bucket>/<key>.mar`);
+    }
+    return new ModelArchive('s3', uri, match[1], match[2]);
+  }
+
+  /** An archive on a PersistentVolumeClaim in the same namespace, at `archivePath` inside the volume. */
+  public static fromPersistentVolumeClaim(claimName: string, archivePath: string): ModelArchive {
+    const clean = archivePath.replace(/^\/+/, '');
+    if (!clean.endsWith('.mar') || clean.split('/').includes('..')) {
+      throw new Error(`"${archivePath}" is not a model archive path inside the volume; expected <dir>/<name>.mar`);
+    }
+    return new ModelArchive('pvc', `pvc://${claimName}/${clean}`, claimName, clean);
+  }
+
+  /** Parses the fleet file's `mar` notation: `s3://<bucket>/<key>.mar` or `pvc://<claim>/<path>.mar`. */
+  public static fromUri(uri: string): ModelArchive {
+    if (uri.startsWith('pvc://')) {
+      const rest = uri.slice('pvc://'.length);
+      const slash = rest.indexOf('/');
+      if (slash <= 0) {
+        throw new Error(`"${uri}" is not a PVC model archive; expected pvc://<claim>/<path>.mar`);
+      }
+      return ModelArchive.fromPersistentVolumeClaim(rest.slice(0, slash), rest.slice(slash + 1));
+    }
+    return ModelArchive.fromS3(uri);
+  }
+
+  private constructor(
+    /** `s3` or `pvc`. */
+    public readonly source: 's3' | 'pvc',
+    /** The archive's URI, as written in the fleet file. */
+    public readonly uri: string,
+    /** The S3 bucket or the claim name. */
+    public readonly container: string,
+    /** The S3 key or the path inside the volume. */
+    public readonly key: string,
+  ) {}
+
+  /** The archive's file name, which is what TorchServe loads from its model store. */
+  public get fileName(): string {
+    return path.posix.basename(this.key);
+  }
+
+  /** The folder holding the archive inside the volume ("" at the volume root). */
+  public get directory(): string {
+    const dir = path.posix.dirname(this.key);
+    return dir === '.' ? '' : dir;
+  }
+}

@@ -1,0 +1,530 @@
+import { createHash } from 'node:crypto';
+import { Chart, Duration } from 'cdk8s';
+import { Construct } from 'constructs';
+import * as k8s from '../../imports/k8s';
+import {
+  ANNOTATION_PREFIX, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME, LABEL_PART_OF, LABEL_VERSION, MANAGED_BY,
+} from '../private/labels';
+import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, isDnsLabel, toResourceName } from '../private/names';
+import { QUANTITY_PATTERN, parseQuantity, toMebibytes } from '../private/quantity';
+import { ValidationError } from '../private/validation-error';
+import { ModelArchive } from './model-archive';
+import { TorchServePorts, renderTorchServeConfig } from './torchserve-config';
+
+/** A toleration for the pods' node placement. */
+export interface PodToleration {
+  /** @default - matches every key (only with operator Exists) */
+  readonly key?: string;
+  /** @default 'Equal' */
+  readonly operator?: 'Exists' | 'Equal';
+  /** @default - no value */
+  readonly value?: string;
+  /** @default - every effect */
+  readonly effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+  /** @default - tolerated forever */
+  readonly tolerationSeconds?: number;
+}
+
+/** Properties of a {@link TorchServeService}. */
+export interface TorchServeServiceProps {
+  /**
+   * The TorchServe model name, as in `POST /predictions/<modelName>`. May contain "_",
+   * which becomes "-" in Kubernetes names.
+   */
+  readonly modelName: string;
+  /** The model's semantic version. It must match the version packaged into the `.mar`. */
+  readonly modelVersion: string;
+  /** Where the model archive lives. */
+  readonly modelArchive: ModelArchive;
+  /**
+   * The handler packaged into the archive. TorchServe reads it from the archive itself; it is
+   * recorded on the pods so an operator can see which handler a running version uses.
+   */
+  readonly handler: string;
+  /** The TorchServe image, `repository:tag`. The tag must be pinned (not `latest`). */
+  readonly image: string;
+  /** CPU limit and request, a Kubernetes quantity such as "4". */
+  readonly cpu: string;
+  /** Memory limit and request, such as "16Gi". Holds the JVM heap and the Python workers. */
+  readonly memory: string;
+
+  /**
+   * Kubernetes object names, and the `app.kubernetes.io/instance` label. Changing it replaces
+   * the Deployment, because selectors are immutable.
+   * @default - the model name with "_" replaced by "-"
+   */
+  readonly name?: string;
+  /** @default - the chart's namespace */
+  readonly namespace?: string;
+  /** The `app.kubernetes.io/part-of` label. @default - no part-of label */
+  readonly partOf?: string;
+  /** Image of the init container that copies S3 archives. @default 'amazon/aws-cli:2.22.35' */
+  readonly modelFetcherImage?: string;
+  /** Pods to run. @default 1 */
+  readonly replicas?: number;
+  /** GPUs per pod (`nvidia.com/gpu`); 0 runs on CPU. @default 1 */
+  readonly gpuCount?: number;
+  /** Ephemeral storage per pod: the copied archive, its unpacked copy, logs and caches. @default '20Gi' */
+  readonly ephemeralStorage?: string;
+  /** The JVM heap of the TorchServe frontend. @default - a quarter of `memory`, at most 4Gi */
+  readonly jvmHeap?: string;
+  /** Requests batched together per inference call. @default 8 */
+  readonly batchSize?: number;
+  /** How long TorchServe waits to fill a batch. @default Duration.millis(100) */
+  readonly maxBatchDelay?: Duration;
+  /** Workers started per pod. @default 4 */
+  readonly minWorkers?: number;
+  /** Upper bound TorchServe may scale workers to. @default - `minWorkers` */
+  readonly maxWorkers?: number;
+  /** A worker that takes longer to answer is deemed stuck and restarted. @default Duration.seconds(60) */
+  readonly responseTimeout?: Duration;
+  /** Time allowed to load the model; also sizes the startup probe. @default Duration.minutes(5) */
+  readonly startupTimeout?: Duration;
+  /** Fraction of GPU memory the handler may use, handed over as `GPU_MEMORY_FRACTION`. @default 0.8 */
+  readonly gpuMemoryFraction?: number;
+  /** Requests queued per model before TorchServe answers 503. @default 100 */
+  readonly jobQueueSize?: number;
+  /** Largest request and response body, in bytes. @default 6553500 (TorchServe's default) */
+  readonly maxRequestBytes?: number;
+  /** Serve gRPC on 7070 (inference) and 7071 (management). @default false */
+  readonly enableGrpc?: boolean;
+  /** @default {} */
+  readonly nodeSelector?: Record<string, string>;
+  /** @default [] */
+  readonly tolerations?: PodToleration[];
+  /**
+   * Prefer spot capacity. When false the pods are kept off spot nodes (Karpenter and EKS
+   * managed node group labels), which is what production needs.
+   * @default false
+   */
+  readonly allowSpot?: boolean;
+  /** IAM role for the pods (IRSA), used to read the archive from S3. @default - no role annotation */
+  readonly iamRoleArn?: string;
+  /** Time for endpoints and gateways to stop sending traffic before TorchServe stops. @default Duration.seconds(15) */
+  readonly drainDelay?: Duration;
+}
+
+const HOME = '/home/model-server';
+const CONFIG_DIR = `${HOME}/config`;
+const MODEL_STORE = `${HOME}/model-store`;
+const UID = 1000;
+
+/**
+ * Everything one TorchServe deployment needs: a ConfigMap with config.properties, a
+ * ServiceAccount, a hardened Deployment with probes that know when the model is loaded,
+ * inference, management and metrics Services, and a PodDisruptionBudget.
+ *
+ * @see https://github.com/pytorch/serve/blob/v0.12.0/docs/configuration.md
+ */
+export class TorchServeService extends Construct {
+  /** Kubernetes name of every object, and the instance label. */
+  public readonly name: string;
+  /** The namespace every object is in. */
+  public readonly namespace: string;
+  /** Labels that select this model's pods; stable across versions and refactors. */
+  public readonly selectorLabels: Readonly<Record<string, string>>;
+  /** The Service that gateways route to (port `http`, 8080). */
+  public readonly inferenceService: k8s.KubeService;
+  /** The management API (port `management`, 8081); never route it publicly. */
+  public readonly managementService: k8s.KubeService;
+  /** The Prometheus endpoint (port `metrics`, 8082). */
+  public readonly metricsService: k8s.KubeService;
+  public readonly deployment: k8s.KubeDeployment;
+  public readonly configMap: k8s.KubeConfigMap;
+  public readonly serviceAccount: k8s.KubeServiceAccount;
+  public readonly podDisruptionBudget: k8s.KubePodDisruptionBudget;
+
+  constructor(scope: Construct, id: string, props: TorchServeServiceProps) {
+    super(scope, id);
+    const p = this.validate(props);
+    this.name = p.name;
+    this.namespace = p.namespace;
+    this.selectorLabels = { [LABEL_NAME]: 'torchserve', [LABEL_INSTANCE]: p.name };
+    const labels = (component: string): Record<string, string> => ({
+      ...this.selectorLabels,
+      [LABEL_COMPONENT]: component,
+      [LABEL_VERSION]: p.modelVersion,
+      ...(p.partOf ? { [LABEL_PART_OF]: p.partOf } : {}),
+      [LABEL_MANAGED_BY]: MANAGED_BY,
+    });
+    const metadata = (name: string, component: string) => ({ name, namespace: p.namespace, labels: labels(component) });
+
+    const configProperties = renderTorchServeConfig({
+      model: {
+        name: p.modelName,
+        version: p.modelVersion,
+        archiveFile: p.modelArchive.fileName,
+        minWorkers: p.minWorkers,
+        maxWorkers: p.maxWorkers,
+        batchSize: p.batchSize,
+        maxBatchDelayMs: p.maxBatchDelay.toMilliseconds(),
+        responseTimeoutSeconds: p.responseTimeout.toSeconds(),
+        startupTimeoutSeconds: p.startupTimeout.toSeconds(),
+      },
+      modelStore: MODEL_STORE,
+      gpuCount: p.gpuCount,
+      jobQueueSize: p.jobQueueSize,
+      maxRequestBytes: p.maxRequestBytes,
+      jvmHeapMebibytes: p.jvmHeapMebibytes,
+      enableGrpc: p.enableGrpc,
+    });
+
+    this.configMap = new k8s.KubeConfigMap(this, 'Config', {
+      metadata: metadata(`${p.name}-config`, 'inference'),
+      data: { 'config.properties': configProperties },
+    });
+
+    this.serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
+      metadata: {
+        ...metadata(p.name, 'inference'),
+        ...(p.iamRoleArn ? { annotations: { 'eks.amazonaws.com/role-arn': p.iamRoleArn } } : {}),
+      },
+      // The pods never call the Kubernetes API. IRSA mounts its own projected token.
+      automountServiceAccountToken: false,
+    });
+
+    this.deployment = new k8s.KubeDeployment(this, 'Resource', {
+      metadata: metadata(p.name, 'inference'),
+      spec: {
+        replicas: p.replicas,
+        revisionHistoryLimit: 5,
+        minReadySeconds: 10,
+        progressDeadlineSeconds: Math.max(600, p.startupProbeSeconds + 300),
+        selector: { matchLabels: { ...this.selectorLabels } },
+        // Zero downtime: a new pod must be ready before an old one goes.
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(1), maxUnavailable: k8s.IntOrString.fromNumber(0) } },
+        template: {
+          metadata: {
+            labels: labels('inference'),
+            annotations: {
+              // A config change alone would not roll the pods; a changed checksum does.
+              [`${ANNOTATION_PREFIX}/config-checksum`]: createHash('sha256').update(configProperties).digest('hex'),
+              [`${ANNOTATION_PREFIX}/model-archive`]: p.modelArchive.uri,
+              [`${ANNOTATION_PREFIX}/handler`]: p.handler,
+              'kubectl.kubernetes.io/default-container': 'torchserve',
+            },
+          },
+          spec: this.renderPodSpec(p),
+        },
+      },
+    });
+
+    const servicePorts = (ports: [string, number][]): k8s.ServicePort[] =>
+      ports.map(([portName, port]) => ({ name: portName, port, targetPort: k8s.IntOrString.fromString(portName), protocol: 'TCP' }));
+    this.inferenceService = new k8s.KubeService(this, 'InferenceService', {
+      metadata: metadata(p.name, 'inference'),
+      spec: {
+        type: 'ClusterIP',
+        selector: { ...this.selectorLabels },
+        ports: servicePorts([['http', TorchServePorts.INFERENCE], ...(p.enableGrpc ? [['grpc', TorchServePorts.GRPC_INFERENCE] as [string, number]] : [])]),
+      },
+    });
+    this.managementService = new k8s.KubeService(this, 'ManagementService', {
+      metadata: metadata(`${p.name}-management`, 'management'),
+      spec: {
+        type: 'ClusterIP',
+        selector: { ...this.selectorLabels },
+        ports: servicePorts([['management', TorchServePorts.MANAGEMENT], ...(p.enableGrpc ? [['grpc-management', TorchServePorts.GRPC_MANAGEMENT] as [string, number]] : [])]),
+      },
+    });
+    this.metricsService = new k8s.KubeService(this, 'MetricsService', {
+      metadata: metadata(`${p.name}-metrics`, 'metrics'),
+      spec: { type: 'ClusterIP', selector: { ...this.selectorLabels }, ports: servicePorts([['metrics', TorchServePorts.METRICS]]) },
+    });
+
+    this.podDisruptionBudget = new k8s.KubePodDisruptionBudget(this, 'DisruptionBudget', {
+      metadata: metadata(p.name, 'inference'),
+      spec: {
+        // maxUnavailable (not minAvailable) never blocks a node drain, even at one replica.
+        maxUnavailable: k8s.IntOrString.fromNumber(1),
+        selector: { matchLabels: { ...this.selectorLabels } },
+        // A pod stuck loading a model must not block drains either.
+        unhealthyPodEvictionPolicy: 'AlwaysAllow',
+      },
+    });
+  }
+
+  private renderPodSpec(p: ResolvedProps): k8s.PodSpec {
+    const containerSecurity: k8s.SecurityContext = {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+    };
+    const fromS3 = p.modelArchive.source === 's3';
+    const modelStoreMount: k8s.VolumeMount = fromS3
+      ? { name: 'model-store', mountPath: MODEL_STORE, readOnly: true }
+      : { name: 'model-store', mountPath: MODEL_STORE, readOnly: true, ...(p.modelArchive.directory ? { subPath: p.modelArchive.directory } : {}) };
+    const resources = (cpu: string, memory: string, ephemeral: string, gpus: number): k8s.ResourceRequirements => {
+      const amounts: Record<string, k8s.Quantity> = {
+        'cpu': k8s.Quantity.fromString(cpu),
+        'memory': k8s.Quantity.fromString(memory),
+        'ephemeral-storage': k8s.Quantity.fromString(ephemeral),
+        ...(gpus > 0 ? { 'nvidia.com/gpu': k8s.Quantity.fromNumber(gpus) } : {}),
+      };
+      // Requests equal limits: GPU pods need it, and Guaranteed QoS keeps inference off the
+      // eviction list when a node runs short.
+      return { requests: amounts, limits: amounts };
+    };
+
+    const initContainers: k8s.Container[] = fromS3
+      ? [{
+        name: 'fetch-model',
+        image: p.modelFetcherImage,
+        imagePullPolicy: 'IfNotPresent',
+        command: ['aws', 's3', 'cp', '--only-show-errors', p.modelArchive.uri, `${MODEL_STORE}/${p.modelArchive.fileName}`],
+        // The AWS CLI writes its cache under $HOME.
+        env: [{ name: 'HOME', value: '/tmp' }],
+        resources: resources('500m', '512Mi', '1Gi', 0),
+        securityContext: containerSecurity,
+        volumeMounts: [{ name: 'model-store', mountPath: MODEL_STORE }, { name: 'fetch-tmp', mountPath: '/tmp' }],
+      }]
+      : [];
+
+    const readyWorkersCheck = [
+      'python3', '-I', '-B', '-c',
+      'import json,sys,urllib.request;'
+      + `d=json.load(urllib.request.urlopen("http://127.0.0.1:${TorchServePorts.MANAGEMENT}/models/${p.modelName}/${p.modelVersion}",timeout=4));`
+      + `sys.exit(0 if sum(w["status"]=="READY" for w in d[0]["workers"])>=${p.minWorkers} else 1)`,
+    ];
+
+    const ports: k8s.ContainerPort[] = [
+      { name: 'http', containerPort: TorchServePorts.INFERENCE, protocol: 'TCP' },
+      { name: 'management', containerPort: TorchServePorts.MANAGEMENT, protocol: 'TCP' },
+      { name: 'metrics', containerPort: TorchServePorts.METRICS, protocol: 'TCP' },
+      ...(p.enableGrpc
+        ? [
+          { name: 'grpc', containerPort: TorchServePorts.GRPC_INFERENCE, protocol: 'TCP' },
+          { name: 'grpc-management', containerPort: TorchServePorts.GRPC_MANAGEMENT, protocol: 'TCP' },
+        ]
+        : []),
+    ];
+
+    const affinity: k8s.Affinity = {
+      nodeAffinity: p.allowSpot
+        ? {
+          preferredDuringSchedulingIgnoredDuringExecution: [{
+            weight: 50,
+            preference: { matchExpressions: [{ key: 'karpenter.sh/capacity-type', operator: 'In', values: ['spot'] }] },
+          }],
+        }
+        : {
+          // NotIn also matches nodes without the label, so clusters without Karpenter or
+          // managed node groups schedule as before.
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [{
+              matchExpressions: [
+                { key: 'karpenter.sh/capacity-type', operator: 'NotIn', values: ['spot'] },
+                { key: 'eks.amazonaws.com/capacityType', operator: 'NotIn', values: ['SPOT'] },
+              ],
+            }],
+          },
+        },
+      ...(p.replicas >= 2
+        ? {
+          podAntiAffinity: {
+            preferredDuringSchedulingIgnoredDuringExecution: [{
+              weight: 100,
+              podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { ...this.selectorLabels } } },
+            }],
+          },
+        }
+        : {}),
+    };
+
+    return {
+      serviceAccountName: p.name,
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+      restartPolicy: 'Always',
+      terminationGracePeriodSeconds: p.drainDelay.toSeconds() + p.responseTimeout.toSeconds() + 15,
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: UID,
+        runAsGroup: UID,
+        fsGroup: UID,
+        fsGroupChangePolicy: 'OnRootMismatch',
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      ...(Object.keys(p.nodeSelector).length > 0 ? { nodeSelector: sortKeys(p.nodeSelector) } : {}),
+      ...(p.tolerations.length > 0 ? { tolerations: p.tolerations.map((t) => ({ ...t })) } : {}),
+      affinity,
+      topologySpreadConstraints: ['topology.kubernetes.io/zone', 'kubernetes.io/hostname'].map((topologyKey) => ({
+        maxSkew: 1,
+        topologyKey,
+        // GPU nodes are scarce: spread when possible, never leave a pod pending for it.
+        whenUnsatisfiable: 'ScheduleAnyway',
+        labelSelector: { matchLabels: { ...this.selectorLabels } },
+      })),
+      initContainers,
+      containers: [{
+        name: 'torchserve',
+        image: p.image,
+        imagePullPolicy: 'IfNotPresent',
+        // Bypass the image entrypoint: it backgrounds TorchServe and then `tail`s, so a crashed
+        // server would leave a live container. --ncs: no config snapshots on a read-only disk.
+        // Token auth is switched off in config.properties, whose key every version reads; the
+        // CLI flag was renamed between releases.
+        command: ['torchserve'],
+        args: ['--start', '--foreground', '--ncs', '--ts-config', `${CONFIG_DIR}/config.properties`, '--model-store', MODEL_STORE],
+        ports,
+        env: [
+          { name: 'TEMP', value: `${HOME}/tmp` },
+          { name: 'LOG_LOCATION', value: `${HOME}/logs` },
+          { name: 'METRICS_LOCATION', value: `${HOME}/logs` },
+          { name: 'MODEL_NAME', value: p.modelName },
+          { name: 'MODEL_VERSION', value: p.modelVersion },
+          { name: 'GPU_MEMORY_FRACTION', value: String(p.gpuMemoryFraction) },
+        ],
+        resources: resources(p.cpu, p.memory, p.ephemeralStorage, p.gpuCount),
+        // /ping answers 200 while the model is still loading, so startup and readiness ask the
+        // management API how many workers are READY.
+        startupProbe: { exec: { command: readyWorkersCheck }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: Math.ceil(p.startupProbeSeconds / 10) },
+        readinessProbe: { exec: { command: readyWorkersCheck }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+        // Liveness starts only after startup succeeded, so it never kills a slow load.
+        livenessProbe: { httpGet: { path: '/ping', port: k8s.IntOrString.fromString('http') }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 3 },
+        lifecycle: { preStop: { exec: { command: ['/bin/sh', '-c', `sleep ${p.drainDelay.toSeconds()}`] } } },
+        securityContext: containerSecurity,
+        volumeMounts: [
+          { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+          modelStoreMount,
+          { name: 'tmp', mountPath: `${HOME}/tmp` },
+          { name: 'logs', mountPath: `${HOME}/logs` },
+          { name: 'cache', mountPath: `${HOME}/.cache` },
+          { name: 'system-tmp', mountPath: '/tmp' },
+          { name: 'dshm', mountPath: '/dev/shm' },
+        ],
+      }],
+      volumes: [
+        { name: 'config', configMap: { name: `${p.name}-config`, defaultMode: 0o444 } },
+        fromS3
+          ? { name: 'model-store', emptyDir: {} }
+          : { name: 'model-store', persistentVolumeClaim: { claimName: p.modelArchive.container, readOnly: true } },
+        { name: 'tmp', emptyDir: {} },
+        { name: 'logs', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
+        { name: 'cache', emptyDir: { sizeLimit: k8s.Quantity.fromString('2Gi') } },
+        { name: 'system-tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('2Gi') } },
+        // PyTorch worker processes share tensors through /dev/shm; the runtime default is 64Mi.
+        { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Gi') } },
+        ...(fromS3 ? [{ name: 'fetch-tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } }] : []),
+      ],
+    };
+  }
+
+  private validate(props: TorchServeServiceProps): ResolvedProps {
+    const fail = (code: string, message: string): never => {
+      throw new ValidationError(`TorchServeService.${code}`, message, this);
+    };
+    const name = props.name ?? toResourceName(props.modelName);
+    if (!isDnsLabel(name) || name.length > 48) {
+      fail('InvalidName', `'name' ("${name}") must be a DNS-1123 label of at most 48 characters, so "<name>-management" fits in 63`);
+    }
+    if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(props.modelName)) {
+      fail('InvalidModelName', `'modelName' ("${props.modelName}") must start with a letter and contain only letters, digits, "_" and "-"`);
+    }
+    if (!LABEL_VALUE_PATTERN.test(props.modelVersion) || !/^\d+\.\d+\.\d+/.test(props.modelVersion)) {
+      fail('InvalidModelVersion', `'modelVersion' ("${props.modelVersion}") must be a semantic version such as "1.0.0"`);
+    }
+    const namespace = props.namespace ?? Chart.of(this).namespace;
+    if (namespace === undefined || !isDnsLabel(namespace)) {
+      fail('InvalidNamespace', `'namespace' (${JSON.stringify(namespace)}) must be a DNS-1123 label; set it on the construct or the chart`);
+    }
+    for (const [prop, image] of [['image', props.image], ['modelFetcherImage', props.modelFetcherImage]] as const) {
+      if (image === undefined) continue;
+      const tag = /:([^:/]+)$/.exec(image)?.[1];
+      if (!tag || tag === 'latest') {
+        fail('UnpinnedImage', `'${prop}' ("${image}") must carry a pinned tag such as "pytorch/torchserve:0.12.0-gpu", never "latest"`);
+      }
+    }
+    for (const [prop, value] of [['cpu', props.cpu], ['memory', props.memory], ['ephemeralStorage', props.ephemeralStorage], ['jvmHeap', props.jvmHeap]] as const) {
+      if (value !== undefined && (!QUANTITY_PATTERN.test(value) || parseQuantity(value) <= 0)) {
+        fail('InvalidQuantity', `'${prop}' ("${value}") must be a positive Kubernetes quantity such as "4" or "16Gi"`);
+      }
+    }
+    const memoryBytes = parseQuantity(props.memory);
+    const jvmHeapBytes = props.jvmHeap !== undefined ? parseQuantity(props.jvmHeap) : Math.min(memoryBytes / 4, 4 * 2 ** 30);
+    if (jvmHeapBytes >= memoryBytes) {
+      fail('HeapTooLarge', `'jvmHeap' (${props.jvmHeap}) must be below 'memory' (${props.memory}); the Python workers need the rest`);
+    }
+    if (toMebibytes(jvmHeapBytes) < 128) {
+      fail('HeapTooSmall', `the JVM heap (${toMebibytes(jvmHeapBytes)}Mi) must be at least 128Mi; raise 'memory' or set 'jvmHeap'`);
+    }
+    const integer = (prop: string, value: number, min: number, max: number): number => {
+      if (!Number.isInteger(value) || value < min || value > max) {
+        fail('OutOfRange', `'${prop}' (${value}) must be an integer from ${min} to ${max}`);
+      }
+      return value;
+    };
+    const minWorkers = integer('minWorkers', props.minWorkers ?? 4, 1, 64);
+    const maxWorkers = integer('maxWorkers', props.maxWorkers ?? minWorkers, 1, 64);
+    if (minWorkers > maxWorkers) {
+      fail('InvalidWorkers', `'minWorkers' (${minWorkers}) must not exceed 'maxWorkers' (${maxWorkers})`);
+    }
+    const gpuMemoryFraction = props.gpuMemoryFraction ?? 0.8;
+    if (!(gpuMemoryFraction > 0 && gpuMemoryFraction <= 1)) {
+      fail('OutOfRange', `'gpuMemoryFraction' (${gpuMemoryFraction}) must be greater than 0 and at most 1`);
+    }
+    for (const [key, value] of Object.entries(props.nodeSelector ?? {})) {
+      if (!LABEL_KEY_PATTERN.test(key) || !LABEL_VALUE_PATTERN.test(value)) {
+        fail('InvalidNodeSelector', `'nodeSelector' entry "${key}: ${value}" is not a valid label key and value`);
+      }
+    }
+    const startupTimeout = props.startupTimeout ?? Duration.minutes(5);
+    const responseTimeout = props.responseTimeout ?? Duration.seconds(60);
+    return {
+      ...props,
+      name,
+      namespace: namespace as string,
+      modelFetcherImage: props.modelFetcherImage ?? 'amazon/aws-cli:2.22.35',
+      replicas: integer('replicas', props.replicas ?? 1, 1, 1000),
+      gpuCount: integer('gpuCount', props.gpuCount ?? 1, 0, 16),
+      ephemeralStorage: props.ephemeralStorage ?? '20Gi',
+      jvmHeapMebibytes: toMebibytes(jvmHeapBytes),
+      batchSize: integer('batchSize', props.batchSize ?? 8, 1, 1024),
+      maxBatchDelay: props.maxBatchDelay ?? Duration.millis(100),
+      minWorkers,
+      maxWorkers,
+      responseTimeout,
+      startupTimeout,
+      // The JVM, the worker processes and the model load all happen inside the startup budget.
+      startupProbeSeconds: startupTimeout.toSeconds() + 60,
+      gpuMemoryFraction,
+      jobQueueSize: integer('jobQueueSize', props.jobQueueSize ?? 100, 1, 100_000),
+      maxRequestBytes: integer('maxRequestBytes', props.maxRequestBytes ?? 6_553_500, 1024, 2 ** 31 - 1),
+      enableGrpc: props.enableGrpc ?? false,
+      nodeSelector: props.nodeSelector ?? {},
+      tolerations: props.tolerations ?? [],
+      allowSpot: props.allowSpot ?? false,
+      drainDelay: props.drainDelay ?? Duration.seconds(15),
+    };
+  }
+}
+
+interface ResolvedProps extends TorchServeServiceProps {
+  readonly name: string;
+  readonly namespace: string;
+  readonly modelFetcherImage: string;
+  readonly replicas: number;
+  readonly gpuCount: number;
+  readonly ephemeralStorage: string;
+  readonly jvmHeapMebibytes: number;
+  readonly batchSize: number;
+  readonly maxBatchDelay: Duration;
+  readonly minWorkers: number;
+  readonly maxWorkers: number;
+  readonly responseTimeout: Duration;
+  readonly startupTimeout: Duration;
+  readonly startupProbeSeconds: number;
+  readonly gpuMemoryFraction: number;
+  readonly jobQueueSize: number;
+  readonly maxRequestBytes: number;
+  readonly enableGrpc: boolean;
+  readonly nodeSelector: Record<string, string>;
+  readonly tolerations: PodToleration[];
+  readonly allowSpot: boolean;
+  readonly drainDelay: Duration;
+}
+
+function sortKeys(map: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(map).sort(([a], [b]) => a.localeCompare(b)));
+}
