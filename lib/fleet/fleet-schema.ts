@@ -26,7 +26,9 @@ const quantity = z
   .transform((value) => String(value))
   .pipe(z.string().regex(QUANTITY_PATTERN, { message: 'must be a Kubernetes quantity such as "500m", "4", "16Gi"' }));
 
-const positiveQuantity = quantity.refine((value) => parseQuantity(value) > 0, { message: 'must be greater than zero' });
+// zod runs refinements even after the pattern failed, so each refinement guards itself.
+const isQuantity = (value: unknown): value is string => typeof value === 'string' && QUANTITY_PATTERN.test(value);
+const positiveQuantity = quantity.refine((value) => !isQuantity(value) || parseQuantity(value) > 0, { message: 'must be greater than zero' });
 
 const imageSchema = z.strictObject({
   repository: z.string().regex(IMAGE_REPOSITORY, { message: 'must be an image repository such as "pytorch/torchserve" or "123456789012.dkr.ecr.us-east-1.amazonaws.com/torchserve"' }),
@@ -96,7 +98,7 @@ const resourcesSchema = z
     ephemeralStorage: positiveQuantity.default('20Gi'),
     jvmHeap: positiveQuantity.optional(),
   })
-  .refine((r) => r.jvmHeap === undefined || parseQuantity(r.jvmHeap) < parseQuantity(r.memory), {
+  .refine((r) => !isQuantity(r.jvmHeap) || !isQuantity(r.memory) || parseQuantity(r.jvmHeap) < parseQuantity(r.memory), {
     message: 'must be below resources.memory, which also has to hold the Python workers',
     path: ['jvmHeap'],
   });

@@ -76,13 +76,13 @@ export function parseFleet(text: string, file = '<fleet>'): FleetConfig {
   }
   const result = fleetSchema.safeParse(input, { reportInput: true });
   if (result.success) return result.data;
-  const problems = result.error.issues.flatMap((issue) => toProblems(issue, doc, lineCounter));
+  const problems = result.error.issues.flatMap((issue) => toProblems(issue, doc, lineCounter, input));
   // Reported in file order, so the list reads top to bottom like the file.
   problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
   throw new FleetConfigError(file, problems);
 }
 
-function toProblems(issue: core.$ZodIssue, doc: Document, lineCounter: LineCounter): FleetProblem[] {
+function toProblems(issue: core.$ZodIssue, doc: Document, lineCounter: LineCounter, root: unknown): FleetProblem[] {
   const path = issue.path as (string | number)[];
   if (issue.code === 'unrecognized_keys') {
     const allowed = allowedKeysAt(path);
@@ -96,15 +96,25 @@ function toProblems(issue: core.$ZodIssue, doc: Document, lineCounter: LineCount
       };
     });
   }
-  const input = (issue as { input?: unknown }).input;
-  return [{ path: formatPath(path), ...locate(doc, lineCounter, path), message: describeIssue(issue, input) }];
+  // Refinements of a parent object report the parent as their input; the reader wants the
+  // value at the path the issue names.
+  return [{ path: formatPath(path), ...locate(doc, lineCounter, path), message: describeIssue(issue, valueAt(root, path)) }];
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let value = root;
+  for (const part of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[part];
+  }
+  return value;
 }
 
 function describeIssue(issue: core.$ZodIssue, input: unknown): string {
   const got = `got ${describe(input)}`;
+  if (input === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_union')) return 'is required';
   switch (issue.code) {
     case 'invalid_type':
-      if (input === undefined) return `is required (${issue.expected})`;
       if (issue.expected === 'string' && typeof input === 'number') return `${got} (a number); expected a string, so quote it: "${input}"`;
       return `${got}; expected ${issue.expected === 'int' ? 'an integer' : `a ${issue.expected}`}`;
     case 'too_small':

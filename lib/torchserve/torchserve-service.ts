@@ -356,7 +356,7 @@ export class TorchServeService extends Construct {
         whenUnsatisfiable: 'ScheduleAnyway',
         labelSelector: { matchLabels: { ...this.selectorLabels } },
       })),
-      initContainers,
+      ...(initContainers.length > 0 ? { initContainers } : {}),
       containers: [{
         name: 'torchserve',
         image: p.image,
