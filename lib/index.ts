@@ -2,3 +2,4 @@ export * from './environment';
 export * from './fleet';
 export * from './output';
 export * from './torchserve';
+export * from './gateway';

@@ -1,8 +1,9 @@
 import { Chart, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
-import type { FleetConfig } from '../fleet';
-import { LABEL_MANAGED_BY, LABEL_PART_OF, MANAGED_BY } from '../private/labels';
+import type { FleetConfig, GatewayConfig } from '../fleet';
+import { GatewayFrontend, type GatewayKind, GatewayRoute, IssuerKind } from '../gateway';
+import { LABEL_COMPONENT, LABEL_MANAGED_BY, LABEL_PART_OF, MANAGED_BY } from '../private/labels';
 import { toResourceName } from '../private/names';
 import { ModelArchive, TorchServeService } from '../torchserve';
 
@@ -21,6 +22,8 @@ export interface EnvironmentChartProps {
 export class EnvironmentChart extends Chart {
   /** The model deployments, keyed by TorchServe model name. */
   public readonly services: ReadonlyMap<string, TorchServeService>;
+  /** The models' gateway routes, keyed by TorchServe model name; empty without a gateway. */
+  public readonly routes: ReadonlyMap<string, GatewayRoute>;
 
   constructor(scope: Construct, id: string, props: EnvironmentChartProps) {
     const env = props.fleet.environments[props.environment];
@@ -79,5 +82,43 @@ export class EnvironmentChart extends Chart {
       }));
     }
     this.services = services;
+    this.routes = env.gateway ? this.addGateway(props.fleet.name, env.namespace, env.gateway) : new Map();
+  }
+
+  private addGateway(fleetName: string, namespace: string, gateway: GatewayConfig): Map<string, GatewayRoute> {
+    const frontend = new GatewayFrontend(this, 'Gateway', {
+      kind: gateway.kind as GatewayKind,
+      implementation: gateway.implementation,
+      name: fleetName,
+      namespace,
+      hosts: [gateway.host, ...(gateway.management ? [gateway.management.host] : [])],
+      tlsIssuerName: gateway.tls.issuer,
+      tlsIssuerKind: gateway.tls.issuerKind as IssuerKind,
+      gatewayClassName: gateway.kind === 'gateway-api' ? gateway.className : undefined,
+      jwtCredentialSecrets: gateway.jwt?.credentialSecrets,
+      labels: { [LABEL_COMPONENT]: 'gateway' },
+    });
+    const routes = new Map<string, GatewayRoute>();
+    // All models share the host; /ping can go to one of them, the first in the fleet file.
+    [...this.services.values()].forEach((service, index) => {
+      routes.set(service.modelName, new GatewayRoute(this, `${service.name}-route`, {
+        kind: gateway.kind as GatewayKind,
+        implementation: gateway.implementation,
+        gatewayName: frontend.gatewayName,
+        className: gateway.kind === 'gateway-api' ? undefined : gateway.className,
+        service,
+        host: gateway.host,
+        tlsSecretName: frontend.tlsSecretName,
+        routeHealthCheck: index === 0,
+        managementHost: gateway.management?.host,
+        managementAllowFrom: gateway.management?.allowFrom,
+        requireJwt: gateway.jwt !== undefined,
+        jwtAuthUrl: gateway.jwt?.authUrl,
+        rateLimitPerSecond: gateway.rateLimit?.requestsPerSecond,
+        rateLimitBurst: gateway.rateLimit?.burst,
+        cacheGetResponses: gateway.cache,
+      }));
+    });
+    return routes;
   }
 }

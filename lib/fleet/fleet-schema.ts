@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { GatewayApiImplementation, GatewayFeature, GatewayKind, gatewayLabel, unsupportedReason } from '../gateway/gateway-kind';
+import { cidrProblem } from '../private/cidr';
 import { DNS_LABEL_PATTERN, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, toResourceName } from '../private/names';
 import { QUANTITY_PATTERN, parseQuantity } from '../private/quantity';
 
@@ -103,6 +105,78 @@ const resourcesSchema = z
     path: ['jvmHeap'],
   });
 
+const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/;
+const hostname = z.string().regex(HOSTNAME, { message: 'must be a DNS name such as "api.example.com"' });
+const cidr = z.string().superRefine((value, ctx) => {
+  const problem = cidrProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const gatewaySchema = z
+  .strictObject({
+    kind: z.enum(GatewayKind),
+    implementation: z.enum(GatewayApiImplementation).optional(),
+    className: dnsLabel.optional(),
+    host: hostname,
+    tls: z.strictObject({
+      issuer: dnsLabel,
+      issuerKind: z.enum(['ClusterIssuer', 'Issuer']).default('ClusterIssuer'),
+    }),
+    management: z
+      .strictObject({
+        host: hostname,
+        allowFrom: z.array(cidr).min(1, { message: 'must list at least one CIDR; the management API is never open to everyone' }),
+      })
+      .optional(),
+    jwt: z
+      .strictObject({
+        authUrl: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL of a verifier that answers 2xx for a valid token' }).optional(),
+        credentialSecrets: z.array(dnsLabel).min(1).optional(),
+      })
+      .optional(),
+    rateLimit: z
+      .strictObject({
+        requestsPerSecond: z.int().min(1).max(100_000),
+        burst: z.int().min(1).max(1_000_000).optional(),
+      })
+      .optional(),
+    cache: z.boolean().default(false),
+  })
+  .superRefine((gateway, ctx) => {
+    const isGatewayApi = gateway.kind === GatewayKind.GATEWAY_API;
+    if (isGatewayApi && !gateway.implementation) {
+      ctx.addIssue({ code: 'custom', path: ['implementation'], message: `is required for gateway-api; one of: ${Object.values(GatewayApiImplementation).join(', ')}` });
+      return;
+    }
+    if (!isGatewayApi && gateway.implementation) {
+      ctx.addIssue({ code: 'custom', path: ['implementation'], message: `applies only to kind gateway-api, not ${gateway.kind}` });
+    }
+    const label = gatewayLabel(gateway.kind, gateway.implementation);
+    const asked: [GatewayFeature, string, boolean][] = [
+      [GatewayFeature.JWT, 'jwt', gateway.jwt !== undefined],
+      [GatewayFeature.RATE_LIMIT, 'rateLimit', gateway.rateLimit !== undefined],
+      [GatewayFeature.CACHE, 'cache', gateway.cache],
+      [GatewayFeature.MANAGEMENT_ALLOW_LIST, 'management', gateway.management !== undefined],
+    ];
+    for (const [feature, key, wanted] of asked) {
+      const reason = wanted ? unsupportedReason(feature, gateway.kind, gateway.implementation) : undefined;
+      if (reason) ctx.addIssue({ code: 'custom', path: [key], message: `gateway "${label}" cannot do this: ${reason}` });
+    }
+    const kong = gateway.kind === GatewayKind.KONG || gateway.implementation === GatewayApiImplementation.KONG;
+    if (gateway.jwt && kong && !gateway.jwt.credentialSecrets) {
+      ctx.addIssue({ code: 'custom', path: ['jwt', 'credentialSecrets'], message: `is required for gateway "${label}": name the Secrets holding the consumers' JWT credentials` });
+    }
+    if (gateway.jwt && !kong && !gateway.jwt.authUrl && !unsupportedReason(GatewayFeature.JWT, gateway.kind, gateway.implementation)) {
+      ctx.addIssue({ code: 'custom', path: ['jwt', 'authUrl'], message: `is required for gateway "${label}", which delegates token checks to a verifier` });
+    }
+    if (gateway.rateLimit?.burst !== undefined && kong) {
+      ctx.addIssue({ code: 'custom', path: ['rateLimit', 'burst'], message: `gateway "${label}" cannot do this: Kong's rate-limiting plugin counts fixed one-second windows; remove burst` });
+    }
+    if (gateway.management && gateway.management.host === gateway.host) {
+      ctx.addIssue({ code: 'custom', path: ['management', 'host'], message: 'must differ from the public host, so the management API has its own certificate name and routes' });
+    }
+  });
+
 const environmentSchema = z.strictObject({
   stage: z.enum(['staging', 'production']),
   namespace: dnsLabel,
@@ -115,6 +189,7 @@ const environmentSchema = z.strictObject({
     })
     .default({}),
   grpc: z.boolean().default(false),
+  gateway: gatewaySchema.optional(),
 });
 
 export const fleetSchema = z
@@ -170,3 +245,4 @@ export const fleetSchema = z
 export type FleetConfig = z.output<typeof fleetSchema>;
 export type ModelConfig = FleetConfig['models'][number];
 export type EnvironmentConfig = FleetConfig['environments'][string];
+export type GatewayConfig = NonNullable<EnvironmentConfig['gateway']>;

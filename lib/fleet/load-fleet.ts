@@ -128,7 +128,7 @@ function describeIssue(issue: core.$ZodIssue, input: unknown): string {
     case 'invalid_union':
       return `${got}; expected a string or a number`;
     default:
-      return `${got}; ${issue.message}`;
+      return input === undefined ? issue.message : `${got}; ${issue.message}`;
   }
 }
 

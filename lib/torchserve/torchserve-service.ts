@@ -119,6 +119,16 @@ const UID = 1000;
 export class TorchServeService extends Construct {
   /** Kubernetes name of every object, and the instance label. */
   public readonly name: string;
+  /** The TorchServe model name, as in `/predictions/<modelName>`. */
+  public readonly modelName: string;
+  /** The model version this deployment serves. */
+  public readonly modelVersion: string;
+  /** How long TorchServe lets a request take; gateways use the same timeout. */
+  public readonly responseTimeout: Duration;
+  /** TorchServe's `max_request_size`; gateways use the same body limit. */
+  public readonly maxRequestBytes: number;
+  /** The `app.kubernetes.io/part-of` label, if any. */
+  public readonly partOf?: string;
   /** The namespace every object is in. */
   public readonly namespace: string;
   /** Labels that select this model's pods; stable across versions and refactors. */
@@ -139,14 +149,13 @@ export class TorchServeService extends Construct {
     const p = this.validate(props);
     this.name = p.name;
     this.namespace = p.namespace;
+    this.modelName = p.modelName;
+    this.modelVersion = p.modelVersion;
+    this.responseTimeout = p.responseTimeout;
+    this.maxRequestBytes = p.maxRequestBytes;
+    this.partOf = p.partOf;
     this.selectorLabels = { [LABEL_NAME]: 'torchserve', [LABEL_INSTANCE]: p.name };
-    const labels = (component: string): Record<string, string> => ({
-      ...this.selectorLabels,
-      [LABEL_COMPONENT]: component,
-      [LABEL_VERSION]: p.modelVersion,
-      ...(p.partOf ? { [LABEL_PART_OF]: p.partOf } : {}),
-      [LABEL_MANAGED_BY]: MANAGED_BY,
-    });
+    const labels = (component: string) => this.labelsFor(component);
     const metadata = (name: string, component: string) => ({ name, namespace: p.namespace, labels: labels(component) });
 
     const configProperties = renderTorchServeConfig({
@@ -242,6 +251,20 @@ export class TorchServeService extends Construct {
         unhealthyPodEvictionPolicy: 'AlwaysAllow',
       },
     });
+  }
+
+  /**
+   * The recommended labels for an object that belongs to this model, e.g. its routes or
+   * monitors; `component` says which part it is ("inference", "gateway", "monitoring").
+   */
+  public labelsFor(component: string): Record<string, string> {
+    return {
+      ...this.selectorLabels,
+      [LABEL_COMPONENT]: component,
+      [LABEL_VERSION]: this.modelVersion,
+      ...(this.partOf ? { [LABEL_PART_OF]: this.partOf } : {}),
+      [LABEL_MANAGED_BY]: MANAGED_BY,
+    };
   }
 
   private renderPodSpec(p: ResolvedProps): k8s.PodSpec {

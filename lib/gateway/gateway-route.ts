@@ -1,0 +1,158 @@
+import { Construct } from 'constructs';
+import { cidrProblem } from '../private/cidr';
+import { renderGatewayApiRoutes } from '../private/gateway/gateway-api-routes';
+import { renderKongRoutes, renderNginxRoutes } from '../private/gateway/ingress-routes';
+import type { BackendService, RouteContext } from '../private/gateway/route-context';
+import { renderTraefikRoutes } from '../private/gateway/traefik-routes';
+import { ValidationError } from '../private/validation-error';
+import type { TorchServeService } from '../torchserve';
+import { GatewayApiImplementation, GatewayFeature, GatewayKind, featureName, gatewayLabel, unsupportedReason } from './gateway-kind';
+import { RequestMetrics } from './request-metrics';
+
+/** A DNS name a route can serve: lowercase labels separated by dots. */
+const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/;
+
+/** Properties of a {@link GatewayRoute}. */
+export interface GatewayRouteProps {
+  /** The gateway that serves the routes. */
+  readonly kind: GatewayKind;
+  /** The model deployment to route to. */
+  readonly service: TorchServeService;
+  /** The public host of the prediction API. */
+  readonly host: string;
+  /** The TLS Secret for `host` (and `managementHost`), e.g. from {@link GatewayFrontend}. */
+  readonly tlsSecretName: string;
+  /** For `gateway-api`: the controller implementing it. @default - required for gateway-api */
+  readonly implementation?: GatewayApiImplementation;
+  /** For `gateway-api`: the Gateway, in the same namespace, to attach to. @default - required for gateway-api */
+  readonly gatewayName?: string;
+  /** The IngressClass (nginx, kong, traefik). @default - "nginx" for nginx, "kong" for kong, the controller's default for traefik */
+  readonly className?: string;
+  /** Route `GET /ping` to this model. Only one model per host can own it. @default true */
+  readonly routeHealthCheck?: boolean;
+  /**
+   * Host on which the management API (`/models/<model>`) is reachable, only from
+   * `managementAllowFrom`. @default - the management API is not routed at all
+   */
+  readonly managementHost?: string;
+  /** CIDR blocks allowed to reach `managementHost`. @default - required with managementHost */
+  readonly managementAllowFrom?: string[];
+  /**
+   * Require a valid JWT on the prediction API. Kong verifies it with its jwt plugin against the
+   * consumers of the environment (see {@link GatewayFrontend}); the other gateways delegate to
+   * `jwtAuthUrl`. @default false
+   */
+  readonly requireJwt?: boolean;
+  /** Verifier that answers 2xx for a valid token (Traefik forwardAuth, NGINX auth-url). @default - required with requireJwt on those gateways */
+  readonly jwtAuthUrl?: string;
+  /** Requests per second allowed per client address. @default - no rate limit */
+  readonly rateLimitPerSecond?: number;
+  /** Requests a client may send above the rate in a burst. @default - twice the rate (Kong: not applicable) */
+  readonly rateLimitBurst?: number;
+  /** Cache GET responses for 5 minutes. @default false */
+  readonly cacheGetResponses?: boolean;
+}
+
+/**
+ * Routes one model's prediction API through the environment's gateway, with the same promises on
+ * every gateway: TLS only, the management API only from an allow-list (or not at all), the
+ * metrics port never, body size and timeouts matching TorchServe's, and JWT, rate limits and
+ * caching where asked. A feature the gateway cannot do fails at construction; it is never dropped.
+ */
+export class GatewayRoute extends Construct {
+  /** The route object carrying the prediction API (Ingress, IngressRoute or HTTPRoute). */
+  public readonly predictionRouteName: string;
+  /** The gateway's request metrics for this route, or `undefined` when it exports none. */
+  public readonly requestMetrics?: RequestMetrics;
+
+  constructor(scope: Construct, id: string, props: GatewayRouteProps) {
+    super(scope, id);
+    const fail = (code: string, message: string): never => {
+      throw new ValidationError(`GatewayRoute.${code}`, message, this);
+    };
+    if (props.kind === GatewayKind.GATEWAY_API && (!props.implementation || !props.gatewayName)) {
+      fail('MissingGateway', "gateway-api routes need 'implementation' and 'gatewayName'");
+    }
+    const label = gatewayLabel(props.kind, props.implementation);
+    const requireFeature = (feature: GatewayFeature, asked: boolean): void => {
+      const reason = asked ? unsupportedReason(feature, props.kind, props.implementation) : undefined;
+      if (reason) fail('UnsupportedFeature', `gateway "${label}" does not support ${featureName(feature)}: ${reason}`);
+    };
+    requireFeature(GatewayFeature.JWT, props.requireJwt ?? false);
+    requireFeature(GatewayFeature.RATE_LIMIT, props.rateLimitPerSecond !== undefined);
+    requireFeature(GatewayFeature.CACHE, props.cacheGetResponses ?? false);
+    requireFeature(GatewayFeature.MANAGEMENT_ALLOW_LIST, props.managementHost !== undefined);
+
+    for (const [prop, host] of [['host', props.host], ['managementHost', props.managementHost]] as const) {
+      if (host !== undefined && !HOSTNAME.test(host)) fail('InvalidHost', `'${prop}' ("${host}") must be a DNS name such as "api.example.com"`);
+    }
+    if (props.managementHost !== undefined) {
+      if (!props.managementAllowFrom || props.managementAllowFrom.length === 0) {
+        fail('MissingAllowList', "'managementAllowFrom' must list at least one CIDR when 'managementHost' is set; the management API is never open to everyone");
+      }
+      for (const cidr of props.managementAllowFrom ?? []) {
+        const problem = cidrProblem(cidr);
+        if (problem) fail('InvalidCidr', `'managementAllowFrom' entry "${cidr}" ${problem}`);
+      }
+    } else if (props.managementAllowFrom) {
+      fail('MissingManagementHost', "'managementAllowFrom' needs 'managementHost'");
+    }
+    const usesAuthUrl = !(props.kind === GatewayKind.KONG || props.implementation === GatewayApiImplementation.KONG);
+    if (props.requireJwt && usesAuthUrl && !props.jwtAuthUrl) {
+      fail('MissingJwtAuthUrl', `gateway "${label}" verifies JWTs through an external verifier; set 'jwtAuthUrl'`);
+    }
+    if (props.jwtAuthUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(props.jwtAuthUrl)) {
+      fail('InvalidJwtAuthUrl', `'jwtAuthUrl' ("${props.jwtAuthUrl}") must be an http(s) URL`);
+    }
+    const rate = props.rateLimitPerSecond;
+    if (rate !== undefined && (!Number.isInteger(rate) || rate < 1)) fail('InvalidRateLimit', `'rateLimitPerSecond' (${rate}) must be a positive integer`);
+    if (props.rateLimitBurst !== undefined && !usesAuthUrl) {
+      fail('UnsupportedFeature', `gateway "${label}" does not support a rate-limit burst: Kong's rate-limiting plugin counts fixed one-second windows; remove 'rateLimitBurst'`);
+    }
+
+    const service = props.service;
+    const backend = (svc: typeof service.inferenceService, portName: string, port: number): BackendService => ({
+      name: svc.name,
+      port,
+      portName,
+      addAnnotation: (key, value) => svc.metadata.addAnnotation(key, value),
+    });
+    const ctx: RouteContext = {
+      scope: this,
+      name: service.name,
+      namespace: service.namespace,
+      modelName: service.modelName,
+      labels: service.labelsFor('gateway'),
+      host: props.host,
+      tlsSecretName: props.tlsSecretName,
+      className: props.className,
+      inference: backend(service.inferenceService, 'http', 8080),
+      management: backend(service.managementService, 'management', 8081),
+      responseTimeoutSeconds: service.responseTimeout.toSeconds(),
+      maxRequestBytes: service.maxRequestBytes,
+      routeHealthCheck: props.routeHealthCheck ?? true,
+      managementRoute: props.managementHost ? { host: props.managementHost, allowFrom: props.managementAllowFrom ?? [] } : undefined,
+      jwt: props.requireJwt ? { authUrl: props.jwtAuthUrl } : undefined,
+      rateLimit: rate !== undefined ? { requestsPerSecond: rate, burst: props.rateLimitBurst ?? rate * 2 } : undefined,
+      cacheGetResponses: props.cacheGetResponses ?? false,
+    };
+    const rendered = (() => {
+      switch (props.kind) {
+        case GatewayKind.NGINX: return renderNginxRoutes(ctx);
+        case GatewayKind.KONG: return renderKongRoutes(ctx);
+        case GatewayKind.TRAEFIK: return renderTraefikRoutes(ctx);
+        case GatewayKind.GATEWAY_API: return renderGatewayApiRoutes(ctx, props.gatewayName as string, props.implementation as GatewayApiImplementation);
+        default: return fail('UnknownGateway', `'kind' ("${String(props.kind)}") must be one of: ${Object.values(GatewayKind).join(', ')}`);
+      }
+    })();
+    this.predictionRouteName = rendered.predictionRoute;
+    this.requestMetrics = RequestMetrics.of({
+      kind: props.kind,
+      implementation: props.implementation,
+      namespace: service.namespace,
+      serviceName: service.inferenceService.name,
+      servicePort: 8080,
+      routeName: rendered.predictionRoute,
+    });
+  }
+}

@@ -1,0 +1,126 @@
+import * as k8s from '../../../imports/k8s';
+import { annotateKongTimeouts, defineKongPlugins, managementPlugins, predictionPlugins } from './kong-plugins';
+import { HEALTH_PATH, type RenderedRoutes, type RouteContext, managementPath, predictionPaths } from './route-context';
+
+interface IngressSpec {
+  readonly id: string;
+  readonly name: string;
+  readonly host: string;
+  readonly paths: { path: string; pathType: 'Prefix' | 'Exact' }[];
+  readonly backend: { name: string; portName: string };
+  readonly annotations: Record<string, string>;
+}
+
+function ingress(ctx: RouteContext, className: string, spec: IngressSpec): void {
+  new k8s.KubeIngress(ctx.scope, spec.id, {
+    metadata: { name: spec.name, namespace: ctx.namespace, labels: ctx.labels, annotations: spec.annotations },
+    spec: {
+      ingressClassName: className,
+      tls: [{ hosts: [spec.host], secretName: ctx.tlsSecretName }],
+      rules: [{
+        host: spec.host,
+        http: {
+          paths: spec.paths.map(({ path, pathType }) => ({
+            path,
+            pathType,
+            backend: { service: { name: spec.backend.name, port: { name: spec.backend.portName } } },
+          })),
+        },
+      }],
+    },
+  });
+}
+
+/**
+ * ingress-nginx: one Ingress per audience, because its annotations (auth, rate limits, the
+ * allow-list) apply to a whole Ingress.
+ *
+ * @see https://kubernetes.github.io/ingress-nginx/user-guide/nginx-configuration/annotations/
+ */
+export function renderNginxRoutes(ctx: RouteContext): RenderedRoutes {
+  const className = ctx.className ?? 'nginx';
+  const common: Record<string, string> = {
+    'nginx.ingress.kubernetes.io/force-ssl-redirect': 'true',
+    'nginx.ingress.kubernetes.io/proxy-body-size': String(ctx.maxRequestBytes),
+    'nginx.ingress.kubernetes.io/proxy-read-timeout': String(ctx.responseTimeoutSeconds),
+    'nginx.ingress.kubernetes.io/proxy-send-timeout': String(ctx.responseTimeoutSeconds),
+  };
+  const prediction: Record<string, string> = { ...common };
+  if (ctx.jwt?.authUrl) {
+    // ingress-nginx cannot verify a JWT itself; the verifier answers 2xx to let a request through.
+    prediction['nginx.ingress.kubernetes.io/auth-url'] = ctx.jwt.authUrl;
+  }
+  if (ctx.rateLimit) {
+    // limit-rps is per client address; the burst is expressed as a multiple of the rate.
+    prediction['nginx.ingress.kubernetes.io/limit-rps'] = String(ctx.rateLimit.requestsPerSecond);
+    prediction['nginx.ingress.kubernetes.io/limit-burst-multiplier'] = String(Math.max(1, Math.ceil(ctx.rateLimit.burst / ctx.rateLimit.requestsPerSecond)));
+  }
+  ingress(ctx, className, {
+    id: 'PredictionIngress',
+    name: ctx.name,
+    host: ctx.host,
+    paths: predictionPaths(ctx.modelName).map((path) => ({ path, pathType: 'Prefix' })),
+    backend: ctx.inference,
+    annotations: prediction,
+  });
+  if (ctx.routeHealthCheck) {
+    ingress(ctx, className, { id: 'HealthIngress', name: `${ctx.name}-health`, host: ctx.host, paths: [{ path: HEALTH_PATH, pathType: 'Exact' }], backend: ctx.inference, annotations: common });
+  }
+  if (ctx.managementRoute) {
+    const cidrs = ctx.managementRoute.allowFrom.join(',');
+    ingress(ctx, className, {
+      id: 'ManagementIngress',
+      name: `${ctx.name}-management`,
+      host: ctx.managementRoute.host,
+      paths: [{ path: managementPath(ctx.modelName), pathType: 'Prefix' }],
+      backend: ctx.management,
+      annotations: {
+        ...common,
+        // Controllers since v1.12 read allowlist-source-range; older ones only the alias.
+        'nginx.ingress.kubernetes.io/allowlist-source-range': cidrs,
+        'nginx.ingress.kubernetes.io/whitelist-source-range': cidrs,
+      },
+    });
+  }
+  return { predictionRoute: ctx.name };
+}
+
+/**
+ * Kong Ingress Controller: Ingresses with KongPlugins attached by annotation.
+ *
+ * @see https://developer.konghq.com/kubernetes-ingress-controller/reference/annotations/
+ */
+export function renderKongRoutes(ctx: RouteContext): RenderedRoutes {
+  const className = ctx.className ?? 'kong';
+  const plugins = defineKongPlugins(ctx);
+  annotateKongTimeouts(ctx);
+  const common = (pluginNames: string[]): Record<string, string> => ({
+    'konghq.com/protocols': 'https',
+    'konghq.com/https-redirect-status-code': '301',
+    'konghq.com/plugins': pluginNames.join(','),
+  });
+  ingress(ctx, className, {
+    id: 'PredictionIngress',
+    name: ctx.name,
+    host: ctx.host,
+    paths: predictionPaths(ctx.modelName).map((path) => ({ path, pathType: 'Prefix' })),
+    backend: ctx.inference,
+    annotations: common(predictionPlugins(plugins)),
+  });
+  if (ctx.routeHealthCheck) {
+    ingress(ctx, className, {
+      id: 'HealthIngress', name: `${ctx.name}-health`, host: ctx.host, paths: [{ path: HEALTH_PATH, pathType: 'Exact' }], backend: ctx.inference, annotations: common([plugins.prometheus]),
+    });
+  }
+  if (ctx.managementRoute) {
+    ingress(ctx, className, {
+      id: 'ManagementIngress',
+      name: `${ctx.name}-management`,
+      host: ctx.managementRoute.host,
+      paths: [{ path: managementPath(ctx.modelName), pathType: 'Prefix' }],
+      backend: ctx.management,
+      annotations: common(managementPlugins(plugins)),
+    });
+  }
+  return { predictionRoute: ctx.name };
+}
