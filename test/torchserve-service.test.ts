@@ -248,3 +248,17 @@ describe('TorchServeService', () => {
     expect(() => synth(props)).toThrow(message);
   });
 });
+
+describe('TorchServeService with an autoscaler', () => {
+  it('drops spec.replicas once an autoscaler owns the count', () => {
+    const chart = new Chart(Testing.app(), 'prod');
+    const service = new TorchServeService(chart, 'intent', { ...BASE, replicas: 3 });
+    expect(service.hasAutoscaler).toBe(false);
+    service.markHasAutoscaler();
+    service.markHasAutoscaler();
+    const deployment = (Testing.synth(chart) as any[]).find((o) => o.kind === 'Deployment');
+    expect(deployment.spec.replicas).toBeUndefined();
+    expect(service.hasAutoscaler).toBe(true);
+    expect(service.replicas).toBe(3);
+  });
+});

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Chart, Duration } from 'cdk8s';
+import { Chart, Duration, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
 import {
@@ -129,6 +129,9 @@ export class TorchServeService extends Construct {
   public readonly maxRequestBytes: number;
   /** The `app.kubernetes.io/part-of` label, if any. */
   public readonly partOf?: string;
+  /** Pods per environment when nothing autoscales them; the autoscaler's floor otherwise. */
+  public readonly replicas: number;
+  private autoscaled = false;
   /** The namespace every object is in. */
   public readonly namespace: string;
   /** Labels that select this model's pods; stable across versions and refactors. */
@@ -154,6 +157,7 @@ export class TorchServeService extends Construct {
     this.responseTimeout = p.responseTimeout;
     this.maxRequestBytes = p.maxRequestBytes;
     this.partOf = p.partOf;
+    this.replicas = p.replicas;
     this.selectorLabels = { [LABEL_NAME]: 'torchserve', [LABEL_INSTANCE]: p.name };
     const labels = (component: string) => this.labelsFor(component);
     const metadata = (name: string, component: string) => ({ name, namespace: p.namespace, labels: labels(component) });
@@ -251,6 +255,21 @@ export class TorchServeService extends Construct {
         unhealthyPodEvictionPolicy: 'AlwaysAllow',
       },
     });
+  }
+
+  /** Whether an autoscaler owns the replica count (see {@link markHasAutoscaler}). */
+  public get hasAutoscaler(): boolean {
+    return this.autoscaled;
+  }
+
+  /**
+   * Hands the replica count to an autoscaler (the cdk8s-plus `IScalable` protocol): the
+   * Deployment then carries no `spec.replicas`, so an apply never resets what the HPA chose.
+   */
+  public markHasAutoscaler(): void {
+    if (this.autoscaled) return;
+    this.autoscaled = true;
+    this.deployment.addJsonPatch(JsonPatch.remove('/spec/replicas'));
   }
 
   /**

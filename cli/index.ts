@@ -1,0 +1,42 @@
+// The model-serving CLI: bin/model-serving <command>. Each command group lives in
+// cli/commands/<group>.ts and registers itself here.
+import { Command, CommanderError } from 'commander';
+import { FleetConfigError } from '../lib/fleet';
+import { ValidationError } from '../lib/private/validation-error';
+import { CliError } from './cli-error';
+import { registerSynth } from './commands/synth';
+
+export function buildProgram(): Command {
+  const program = new Command('model-serving')
+    .description('Manage a TorchServe model fleet: synthesize, validate, release and review its Kubernetes manifests.')
+    .option('-c, --config <file>', 'the fleet file', process.env.SERVING_CONFIG ?? 'serving.yaml')
+    .showHelpAfterError()
+    .exitOverride();
+  registerSynth(program);
+  return program;
+}
+
+/** Runs the CLI; returns the exit status instead of exiting, so tests can call it in-process. */
+export async function run(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; usage errors (already printed by commander) exit 2.
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    if (error instanceof CliError || error instanceof FleetConfigError || error instanceof ValidationError) {
+      console.error(`error: ${error.message}`);
+      return error instanceof CliError ? error.exitCode : 1;
+    }
+    throw error;
+  }
+}
+
+if (require.main === module) {
+  run(process.argv.slice(2)).then((status) => {
+    process.exitCode = status;
+  });
+}
