@@ -3,3 +3,5 @@ export * from './fleet';
 export * from './output';
 export * from './torchserve';
 export * from './gateway';
+export * from './isolation';
+export * from './policy';

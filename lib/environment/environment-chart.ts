@@ -2,10 +2,33 @@ import { Chart, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
 import type { FleetConfig, GatewayConfig } from '../fleet';
-import { GatewayFrontend, type GatewayKind, GatewayRoute, IssuerKind } from '../gateway';
+import { GatewayApiImplementation, GatewayFrontend, GatewayKind, GatewayRoute, IssuerKind } from '../gateway';
+import { ModelNetworkPolicy, NamespaceGuardrails } from '../isolation';
+import { parseQuantity } from '../private/quantity';
 import { LABEL_COMPONENT, LABEL_MANAGED_BY, LABEL_PART_OF, MANAGED_BY } from '../private/labels';
 import { toResourceName } from '../private/names';
 import { ModelArchive, TorchServeService } from '../torchserve';
+
+/** Room in the quota for one-off pods (backups, packaging jobs, debugging). */
+const QUOTA_SPARE_PODS = 4;
+const QUOTA_SPARE_CPU = 4;
+const QUOTA_SPARE_MEMORY_BYTES = 8 * 2 ** 30;
+
+/** Where each gateway's proxies usually run; `network.gatewayNamespaces` overrides it. */
+function defaultGatewayNamespace(gateway: GatewayConfig): string {
+  switch (gateway.kind) {
+    case GatewayKind.NGINX: return 'ingress-nginx';
+    case GatewayKind.KONG: return 'kong';
+    case GatewayKind.TRAEFIK: return 'traefik';
+    default:
+      switch (gateway.implementation) {
+        case GatewayApiImplementation.TRAEFIK: return 'traefik';
+        case GatewayApiImplementation.ENVOY_GATEWAY: return 'envoy-gateway-system';
+        case GatewayApiImplementation.NGINX_GATEWAY_FABRIC: return 'nginx-gateway';
+        default: return 'kong';
+      }
+  }
+}
 
 /** Properties of an {@link EnvironmentChart}. */
 export interface EnvironmentChartProps {
@@ -24,6 +47,8 @@ export class EnvironmentChart extends Chart {
   public readonly services: ReadonlyMap<string, TorchServeService>;
   /** The models' gateway routes, keyed by TorchServe model name; empty without a gateway. */
   public readonly routes: ReadonlyMap<string, GatewayRoute>;
+  /** The models' network policies, keyed by TorchServe model name. */
+  public readonly networkPolicies: ReadonlyMap<string, ModelNetworkPolicy>;
 
   constructor(scope: Construct, id: string, props: EnvironmentChartProps) {
     const env = props.fleet.environments[props.environment];
@@ -83,6 +108,36 @@ export class EnvironmentChart extends Chart {
     }
     this.services = services;
     this.routes = env.gateway ? this.addGateway(props.fleet.name, env.namespace, env.gateway) : new Map();
+
+    const gatewayNamespaces = env.network.gatewayNamespaces ?? [defaultGatewayNamespace(env.gateway as GatewayConfig)];
+    const policies = new Map<string, ModelNetworkPolicy>();
+    for (const service of this.services.values()) {
+      policies.set(service.modelName, new ModelNetworkPolicy(this, `${service.name}-network-policy`, {
+        service,
+        gatewayNamespaces,
+        monitoringNamespaces: env.network.monitoringNamespaces,
+        managementNamespaces: env.network.managementNamespaces,
+        managementCidrs: env.network.managementCidrs,
+        objectStorageCidrs: env.network.objectStorageCidrs,
+        grpc: env.grpc,
+      }));
+    }
+    this.networkPolicies = policies;
+
+    // Every model may double during a rollout (surge, blue-green preview), so the quota allows it.
+    const perPod = env.resources;
+    const pods = props.fleet.models.length * env.replicas * 2;
+    new NamespaceGuardrails(this, 'Guardrails', {
+      namespace: env.namespace,
+      labels: { [LABEL_COMPONENT]: 'guardrails' },
+      budget: {
+        pods: pods + QUOTA_SPARE_PODS,
+        cpu: pods * parseQuantity(perPod.cpu) + QUOTA_SPARE_CPU,
+        memoryBytes: pods * parseQuantity(perPod.memory) + QUOTA_SPARE_MEMORY_BYTES,
+        ephemeralStorageBytes: pods * parseQuantity(perPod.ephemeralStorage) + QUOTA_SPARE_MEMORY_BYTES,
+        gpus: pods * perPod.gpu,
+      },
+    });
   }
 
   private addGateway(fleetName: string, namespace: string, gateway: GatewayConfig): Map<string, GatewayRoute> {

@@ -177,6 +177,14 @@ const gatewaySchema = z
     }
   });
 
+const networkSchema = z.strictObject({
+  gatewayNamespaces: z.array(dnsLabel).min(1).optional(),
+  monitoringNamespaces: z.array(dnsLabel).default(['monitoring']),
+  managementNamespaces: z.array(dnsLabel).optional(),
+  managementCidrs: z.array(cidr).default([]),
+  objectStorageCidrs: z.array(cidr).min(1).default(['0.0.0.0/0']),
+});
+
 const environmentSchema = z.strictObject({
   stage: z.enum(['staging', 'production']),
   namespace: dnsLabel,
@@ -190,6 +198,7 @@ const environmentSchema = z.strictObject({
     .default({}),
   grpc: z.boolean().default(false),
   gateway: gatewaySchema.optional(),
+  network: networkSchema.default({ monitoringNamespaces: ['monitoring'], managementCidrs: [], objectStorageCidrs: ['0.0.0.0/0'] }),
 });
 
 export const fleetSchema = z
@@ -238,6 +247,13 @@ export const fleetSchema = z
         });
       }
       namespaces.set(env.namespace, name);
+      if (!env.gateway && !env.network.gatewayNamespaces) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['environments', name, 'network', 'gatewayNamespaces'],
+          message: 'is required when the environment has no gateway: name the namespaces whose pods may call the models (everything else is denied)',
+        });
+      }
     }
   });
 

@@ -1,0 +1,2 @@
+export * from './model-network-policy';
+export * from './namespace-guardrails';

@@ -1,0 +1,104 @@
+import { Construct } from 'constructs';
+import * as k8s from '../../imports/k8s';
+import { cidrProblem } from '../private/cidr';
+import { isDnsLabel } from '../private/names';
+import { ValidationError } from '../private/validation-error';
+import { TorchServePorts, type TorchServeService } from '../torchserve';
+
+/** Properties of a {@link ModelNetworkPolicy}. */
+export interface ModelNetworkPolicyProps {
+  /** The model whose pods the policy admits traffic to and from. */
+  readonly service: TorchServeService;
+  /** Namespaces of the gateway's proxies, allowed to reach the inference port (8080). */
+  readonly gatewayNamespaces: string[];
+  /** Namespaces of Prometheus, allowed to reach the metrics port (8082). */
+  readonly monitoringNamespaces: string[];
+  /** Namespaces allowed to reach the management API (8081). @default - the gateway namespaces */
+  readonly managementNamespaces?: string[];
+  /** CIDR blocks allowed to reach the management API directly (8081). @default [] */
+  readonly managementCidrs?: string[];
+  /**
+   * Where object storage lives, reached on 443 by the model-fetch init container (and STS for
+   * IRSA). Narrow it to your S3 VPC endpoint's or prefix list's ranges where you can.
+   * @default ['0.0.0.0/0'] without the instance metadata address 169.254.169.254
+   */
+  readonly objectStorageCidrs?: string[];
+  /** Serve gRPC: the gateway may also reach 7070, management 7071. @default false */
+  readonly grpc?: boolean;
+  /** Extra egress destinations, e.g. the Redis prediction cache. @default [] */
+  readonly extraEgress?: k8s.NetworkPolicyEgressRule[];
+}
+
+/**
+ * Admits exactly the traffic one model needs, on top of the namespace's default deny: the
+ * gateway to 8080, Prometheus to 8082, management (8081) only from configured namespaces and
+ * CIDRs; out to DNS, and to object storage on 443.
+ */
+export class ModelNetworkPolicy extends Construct {
+  private readonly egress: k8s.NetworkPolicyEgressRule[];
+
+  constructor(scope: Construct, id: string, props: ModelNetworkPolicyProps) {
+    super(scope, id);
+    const fail = (code: string, message: string): never => {
+      throw new ValidationError(`ModelNetworkPolicy.${code}`, message, this);
+    };
+    const namespaces = (prop: string, values: string[]): string[] => {
+      for (const ns of values) if (!isDnsLabel(ns)) fail('InvalidNamespace', `'${prop}' entry "${ns}" must be a namespace name`);
+      return [...new Set(values)].sort();
+    };
+    const cidrs = (prop: string, values: string[]): string[] => {
+      for (const cidr of values) {
+        const problem = cidrProblem(cidr);
+        if (problem) fail('InvalidCidr', `'${prop}' entry "${cidr}" ${problem}`);
+      }
+      return values;
+    };
+    const gateway = namespaces('gatewayNamespaces', props.gatewayNamespaces);
+    if (gateway.length === 0) fail('NoGateway', "'gatewayNamespaces' must name at least one namespace; otherwise nothing can reach the model");
+    const monitoring = namespaces('monitoringNamespaces', props.monitoringNamespaces);
+    const management = namespaces('managementNamespaces', props.managementNamespaces ?? gateway);
+    const managementCidrs = cidrs('managementCidrs', props.managementCidrs ?? []);
+    const storage = cidrs('objectStorageCidrs', props.objectStorageCidrs ?? ['0.0.0.0/0']);
+    const service = props.service;
+    const fromNamespaces = (names: string[]): k8s.NetworkPolicyPeer[] =>
+      names.map((name) => ({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': name } } }));
+    const tcp = (...ports: number[]): k8s.NetworkPolicyPort[] => ports.map((port) => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) }));
+
+    const ingress: k8s.NetworkPolicyIngressRule[] = [
+      { from: fromNamespaces(gateway), ports: tcp(TorchServePorts.INFERENCE, ...(props.grpc ? [TorchServePorts.GRPC_INFERENCE] : [])) },
+    ];
+    if (monitoring.length > 0) ingress.push({ from: fromNamespaces(monitoring), ports: tcp(TorchServePorts.METRICS) });
+    const managementPeers = [...fromNamespaces(management), ...managementCidrs.map((cidr) => ({ ipBlock: { cidr } }))];
+    if (managementPeers.length > 0) {
+      ingress.push({ from: managementPeers, ports: tcp(TorchServePorts.MANAGEMENT, ...(props.grpc ? [TorchServePorts.GRPC_MANAGEMENT] : [])) });
+    }
+
+    this.egress = [
+      {
+        to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
+        ports: [{ protocol: 'UDP', port: k8s.IntOrString.fromNumber(53) }, { protocol: 'TCP', port: k8s.IntOrString.fromNumber(53) }],
+      },
+      {
+        // Pods must not reach the node's instance metadata service: IRSA replaces it.
+        to: storage.map((cidr) => ({ ipBlock: cidr === '0.0.0.0/0' ? { cidr, except: ['169.254.169.254/32'] } : { cidr } })),
+        ports: tcp(443),
+      },
+      ...(props.extraEgress ?? []),
+    ];
+
+    new k8s.KubeNetworkPolicy(this, 'Resource', {
+      metadata: { name: service.name, namespace: service.namespace, labels: service.labelsFor('network-policy') },
+      spec: {
+        podSelector: { matchLabels: { ...service.selectorLabels } },
+        policyTypes: ['Ingress', 'Egress'],
+        ingress,
+        egress: this.egress,
+      },
+    });
+  }
+
+  /** Allows the model's pods to open connections to another destination (e.g. Redis). */
+  public addEgress(rule: k8s.NetworkPolicyEgressRule): void {
+    this.egress.push(rule);
+  }
+}
