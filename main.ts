@@ -6,7 +6,7 @@
 // The fleet file is --config, else $SERVING_CONFIG, else serving.yaml.
 import { parseArgs } from 'node:util';
 import { FleetConfigError, loadFleet } from './lib/fleet';
-import { synthesizeFleet } from './lib/output';
+import { recoverInterruptedSwap, synthesizeFleet } from './lib/output';
 import { ValidationError } from './lib/private/validation-error';
 
 const USAGE = `Usage: node --import tsx main.ts [--config <fleet file>]
@@ -31,6 +31,7 @@ function main(argv: string[]): number {
   const configFile = values.config ?? process.env.SERVING_CONFIG ?? 'serving.yaml';
   const outdir = process.env.CDK8S_OUTDIR ?? 'dist';
   try {
+    recoverInterruptedSwap(outdir);
     const fleet = loadFleet(configFile);
     const result = synthesizeFleet({ fleet, outdir });
     console.error(`model-serving: ${result.manifests} manifests for ${result.environments.length} environments (${result.environments.join(', ')}) in ${outdir}/`);

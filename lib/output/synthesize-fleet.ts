@@ -81,9 +81,34 @@ function swapInto(staging: string, outdir: string): void {
   if (hadPrevious) fs.rmSync(previous, { recursive: true, force: true });
 }
 
-function recoverInterruptedSwap(outdir: string): void {
+/**
+ * Repairs what a killed synth left behind: puts the previous tree back if the process died
+ * between moving it aside and swapping in the new one, and removes staging folders of dead runs.
+ * {@link synthesizeFleet} calls it; the app also calls it before reading its input, so even a
+ * run that then fails leaves a usable output folder.
+ */
+export function recoverInterruptedSwap(outdir: string): void {
   const previous = siblingPath(outdir, 'previous');
   if (!fs.existsSync(outdir) && fs.existsSync(previous)) {
     fs.renameSync(previous, outdir);
+  }
+  // A run killed mid-synth leaves its staging folder behind; remove those of dead processes.
+  const prefix = `.${path.basename(outdir)}.staging-`;
+  const parent = path.dirname(outdir);
+  for (const entry of fs.existsSync(parent) ? fs.readdirSync(parent) : []) {
+    if (!entry.startsWith(prefix)) continue;
+    const pid = Number(entry.slice(prefix.length));
+    if (Number.isInteger(pid) && pid !== process.pid && !isAlive(pid)) {
+      fs.rmSync(path.join(parent, entry), { recursive: true, force: true });
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
