@@ -125,6 +125,12 @@ function describeIssue(issue: core.$ZodIssue, input: unknown): string {
       return `${got}; must be ${issue.inclusive ? '<=' : '<'} ${issue.maximum}`;
     case 'invalid_value':
       return `${got}; expected one of: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'invalid_key': {
+      // A record key (an environment name): the value at the path is the entry, not the key.
+      const key = String(issue.path[issue.path.length - 1]);
+      const reason = issue.issues.map((inner) => inner.message).join('; ') || 'is not a valid name';
+      return `got "${key}"; ${reason}`;
+    }
     case 'invalid_union':
       return `${got}; expected a string or a number`;
     default:

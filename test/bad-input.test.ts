@@ -1,0 +1,93 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, readTree, runApp, tempDir } from './helpers/app';
+import { editFleet } from './helpers/fleets';
+
+
+/** [case, fleet file text, the field the error must name]. */
+const CASES: [string, string, string][] = [
+  ['a typo in a top-level key', editFleet((d) => { d.set('imagee', d.get('image')); d.delete('image'); }), 'imagee: unknown key; did you mean "image"?'],
+  ['a typo in an environment key', editFleet((d) => { d.setIn(['environments', 'production', 'replica'], 3); d.deleteIn(['environments', 'production', 'replicas']); }), 'environments.production.replica: unknown key; did you mean "replicas"?'],
+  ['a typo in a model key', editFleet((d) => d.setIn(['models', 0, 'batchsize'], 4)), 'models[0].batchsize: unknown key; did you mean "batchSize"?'],
+  ['replicas as a word', editFleet((d) => d.setIn(['environments', 'production', 'replicas'], 'three')), 'environments.production.replicas: got "three"'],
+  ['a GPU count as a word', editFleet((d) => d.setIn(['environments', 'staging', 'resources', 'gpu'], 'one')), 'environments.staging.resources.gpu: got "one"'],
+  ['negative replicas', editFleet((d) => d.setIn(['environments', 'production', 'replicas'], -1)), 'environments.production.replicas: got -1; must be >= 1'],
+  ['zero replicas', editFleet((d) => d.setIn(['environments', 'staging', 'replicas'], 0)), 'environments.staging.replicas: got 0; must be >= 1'],
+  ['a fractional replica count', editFleet((d) => d.setIn(['environments', 'staging', 'replicas'], 1.5)), 'environments.staging.replicas: got 1.5'],
+  ['duplicate model names', editFleet((d) => { d.addIn(['models'], (d.getIn(['models', 0]) as { clone(): unknown }).clone()); }), 'models[1].name: got "intent_classifier"; duplicates models[0]'],
+  ['a model name that is not DNS-1123', editFleet((d) => d.setIn(['models', 0, 'name'], 'Intent_Classifier')), 'models[0].name: got "Intent_Classifier"'],
+  ['a namespace that is not DNS-1123', editFleet((d) => d.setIn(['environments', 'production', 'namespace'], 'Prod_NS')), 'environments.production.namespace: got "Prod_NS"; must be a DNS-1123 label'],
+  ['an environment name that is not DNS-1123', editFleet((d) => { d.setIn(['environments', 'Prod'], d.getIn(['environments', 'production'])); d.deleteIn(['environments', 'production']); }), 'environments.Prod: got "Prod"; must be a DNS-1123 label'],
+  ['an unknown gateway', editFleet((d) => d.setIn(['environments', 'production', 'gateway', 'kind'], 'istio')), 'environments.production.gateway.kind: got "istio"; expected one of: "gateway-api", "kong", "traefik", "nginx"'],
+  ['a missing TLS issuer in production', editFleet((d) => d.deleteIn(['environments', 'production', 'gateway', 'tls'])), 'environments.production.gateway.tls: is required'],
+  ['an empty TLS issuer', editFleet((d) => d.setIn(['environments', 'production', 'gateway', 'tls', 'issuer'], '')), 'environments.production.gateway.tls.issuer: got ""'],
+  ['a CIDR with a bad prefix length', editFleet((d) => d.setIn(['environments', 'production', 'gateway', 'management', 'allowFrom', 0], '10.20.0.0/33')), 'environments.production.gateway.management.allowFrom[0]: got "10.20.0.0/33"; the prefix length must be at most 32'],
+  ['a CIDR that is not an address', editFleet((d) => d.setIn(['environments', 'staging', 'network', 'managementCidrs'], d.createNode(['office']))), 'environments.staging.network.managementCidrs[0]: got "office"; must be a CIDR block'],
+  ['a CIDR with host bits set', editFleet((d) => d.setIn(['environments', 'production', 'gateway', 'management', 'allowFrom', 0], '10.20.1.5/16')), 'did you mean "10.20.0.0/16"'],
+  ['a version that is not semver', editFleet((d) => d.setIn(['models', 0, 'version'], '1.0')), 'models[0].version: got "1.0"; must be a semantic version'],
+  ['a version YAML reads as a number', editFleet((d) => d.setIn(['models', 0, 'version'], 2)), 'models[0].version: got 2 (a number); expected a string, so quote it: "2"'],
+  ['an unpinned image', editFleet((d) => d.setIn(['image', 'tag'], 'latest')), 'image.tag: got "latest"; must be a pinned tag'],
+  ['an archive that is not s3:// or pvc://', editFleet((d) => d.setIn(['models', 0, 'mar'], 'gs://bucket/m.mar')), 'models[0].mar: got "gs://bucket/m.mar"; must be s3://<bucket>/<key>.mar or pvc://<claim>/<path>.mar'],
+  ['a GPU memory fraction of zero', editFleet((d) => d.setIn(['models', 0, 'gpuMemoryFraction'], 0)), 'models[0].gpuMemoryFraction: got 0; must be > 0'],
+  ['more min workers than max', editFleet((d) => d.setIn(['models', 0, 'workers'], d.createNode({ min: 6, max: 2 }))), 'models[0].workers.min: got 6; min must not exceed max'],
+  ['a CPU that is not a quantity', editFleet((d) => d.setIn(['environments', 'staging', 'resources', 'cpu'], 'four')), 'environments.staging.resources.cpu: got "four"; must be a Kubernetes quantity'],
+  ['spot nodes in production', editFleet((d) => d.setIn(['environments', 'production', 'placement', 'spot'], true)), 'environments.production.placement.spot: got true; spot nodes are not allowed for a production environment'],
+  ['two environments in one namespace', editFleet((d) => d.setIn(['environments', 'staging', 'namespace'], 'betterprompts-production')), 'is already used by environment'],
+  ['a JVM heap above the memory limit', editFleet((d) => d.setIn(['environments', 'staging', 'resources', 'jvmHeap'], '32Gi')), 'environments.staging.resources.jvmHeap: got "32Gi"; must be below resources.memory'],
+  ['a feature the gateway cannot do', editFleet((d) => { d.setIn(['environments', 'staging', 'gateway', 'kind'], 'nginx'); d.deleteIn(['environments', 'staging', 'gateway', 'implementation']); d.setIn(['environments', 'staging', 'gateway', 'cache'], true); }), 'environments.staging.gateway.cache: got true; gateway "nginx" cannot do this'],
+  ['a rate limit of zero', editFleet((d) => d.setIn(['environments', 'staging', 'gateway', 'rateLimit', 'requestsPerSecond'], 0)), 'environments.staging.gateway.rateLimit.requestsPerSecond: got 0; must be >= 1'],
+  ['an empty management allow-list', editFleet((d) => d.setIn(['environments', 'staging', 'gateway', 'management', 'allowFrom'], d.createNode([]))), 'environments.staging.gateway.management.allowFrom: got a list; must list at least one CIDR'],
+  ['an unknown stage', editFleet((d) => d.setIn(['environments', 'production', 'stage'], 'prod')), 'environments.production.stage: got "prod"; expected one of: "staging", "production"'],
+  ['no models', editFleet((d) => d.set('models', d.createNode([]))), 'models: got a list; must list at least one model'],
+  ['an empty file', '', 'is empty'],
+  ['a file that is not YAML', 'models: [\n  - {name: a\n', 'not valid YAML'],
+  ['a YAML list instead of a mapping', '- name: a\n', 'must be a YAML mapping'],
+  ['two YAML documents', 'name: a\n---\nname: b\n', 'holds 2 YAML documents'],
+  ['a duplicate key', 'name: a\nname: b\n', 'not valid YAML: Map keys must be unique'],
+  ['a file that is too large', `# ${'x'.repeat(1024 * 1024)}\n`, 'a fleet file may be at most 1048576 bytes (1 MiB)'],
+];
+
+interface Run { status: number | null; stderr: string }
+
+function runAsync(args: string[], env: Record<string, string>): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'main.ts'), ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env } });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => { stderr += chunk; });
+    child.on('close', (status) => resolve({ status, stderr }));
+  });
+}
+
+describe('bad input loses nothing', () => {
+  const dir = tempDir();
+  const outdir = path.join(dir, 'dist');
+  let before: Record<string, string>;
+  const results = new Map<string, Run>();
+
+  beforeAll(async () => {
+    expect(runApp([], { CDK8S_OUTDIR: outdir }).status).toBe(0);
+    before = readTree(outdir);
+    // Run the cases two at a time (the machine has two cores), all against the same dist/.
+    const queue = CASES.map(([name, text], i) => ({ name, file: path.join(dir, `case-${i}.yaml`), text }));
+    for (const c of queue) fs.writeFileSync(c.file, c.text);
+    const worker = async () => {
+      for (let c = queue.shift(); c; c = queue.shift()) results.set(c.name, await runAsync(['--config', c.file], { CDK8S_OUTDIR: outdir }));
+    };
+    await Promise.all([worker(), worker()]);
+  }, 120_000);
+
+  it('has at least 30 cases', () => {
+    expect(CASES.length).toBeGreaterThanOrEqual(30);
+  });
+
+  it.each(CASES)('%s: names the field, exits non-zero, leaves dist/ untouched', (name, _text, field) => {
+    const run = results.get(name)!;
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(field);
+    expect(run.stderr).toContain(`Nothing was written; ${outdir}/ is unchanged.`);
+    expect(readTree(outdir)).toEqual(before);
+  });
+});
+
