@@ -1,0 +1,124 @@
+/**
+ * Validates synthesized manifests: `node --import tsx scripts/validate.ts [dir]` (default `dist`).
+ *
+ * 1. In-process, strict (unknown fields and duplicate keys are errors) against the Kubernetes 1.28 schema and
+ *    the imported CRD schemas. Always runs; needs no network.
+ * 2. `kubeconform -strict` over each kustomization folder, when kubeconform is installed, as an independent
+ *    second opinion from the upstream schema catalogues.
+ *
+ * Exits 1 if either step finds a problem.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { formatIssue, validateDirectory } from '../lib/validation';
+
+const KUBERNETES_VERSION = '1.28.0';
+const CRD_SCHEMA_LOCATION = 'https://raw.githubusercontent.com/datreeio/CRDs-catalog/main/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json';
+const KUBECONFORM_ARGS = [
+  '-strict',
+  '-summary',
+  '-kubernetes-version',
+  KUBERNETES_VERSION,
+  '-schema-location',
+  'default',
+  '-schema-location',
+  CRD_SCHEMA_LOCATION,
+];
+
+function findOnPath(command: string): string | undefined {
+  const names = process.platform === 'win32' ? [`${command}.exe`, `${command}.cmd`, command] : [command];
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    for (const name of names) {
+      const candidate = path.join(dir, name);
+      try {
+        fs.accessSync(candidate, fs.constants.X_OK);
+        if (fs.statSync(candidate).isFile()) return candidate;
+      } catch {
+        // Not here; keep looking.
+      }
+    }
+  }
+  return undefined;
+}
+
+function runInProcess(dir: string): boolean {
+  const result = validateDirectory(dir);
+  for (const issue of result.issues) console.log(formatIssue(issue));
+  console.log(
+    `Summary: ${result.objects} resource(s) found in ${result.files} file(s) - Valid: ${result.objects - result.invalid}, Invalid: ${result.invalid}`,
+  );
+  return result.issues.length === 0;
+}
+
+/** The folder itself and its direct subfolders, where they hold a kustomization.yaml, in sorted order. */
+function kustomizationFolders(dir: string): string[] {
+  const candidates = [
+    dir,
+    ...fs
+      .readdirSync(dir, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => path.join(dir, entry.name))
+      .sort(),
+  ];
+  return candidates.filter((folder) => fs.existsSync(path.join(folder, 'kustomization.yaml')));
+}
+
+function manifestFiles(folder: string): string[] {
+  return fs
+    .readdirSync(folder)
+    .filter((name) => /\.ya?ml$/.test(name) && name !== 'kustomization.yaml' && name !== 'kustomization.yml')
+    .sort()
+    .map((name) => path.join(folder, name));
+}
+
+function runKubeconform(dir: string, kubeconform: string): boolean {
+  const kubectl = findOnPath('kubectl');
+  const folders = kustomizationFolders(dir);
+  if (folders.length === 0) {
+    console.log(`kubeconform: no kustomization.yaml in ${dir} or its subfolders; nothing to check`);
+    return true;
+  }
+  let ok = true;
+  for (const folder of folders) {
+    if (kubectl) {
+      console.log(`kubeconform: kubectl kustomize ${folder}`);
+      const built = spawnSync(kubectl, ['kustomize', folder], { encoding: 'utf-8', maxBuffer: 256 * 1024 * 1024 });
+      if (built.error || built.status !== 0) {
+        console.error(`kubectl kustomize ${folder} failed: ${built.error?.message ?? built.stderr.trim()}`);
+        ok = false;
+        continue;
+      }
+      const checked = spawnSync(kubeconform, KUBECONFORM_ARGS, { input: built.stdout, stdio: ['pipe', 'inherit', 'inherit'] });
+      if (checked.error || checked.status !== 0) ok = false;
+    } else {
+      console.log(`kubeconform: ${folder} (kubectl is not on PATH, so the files are checked one by one)`);
+      const checked = spawnSync(kubeconform, [...KUBECONFORM_ARGS, ...manifestFiles(folder)], { stdio: 'inherit' });
+      if (checked.error || checked.status !== 0) ok = false;
+    }
+  }
+  return ok;
+}
+
+function main(): number {
+  const dir = process.argv[2] ?? 'dist';
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+    console.error(`validate: ${dir} is not a directory`);
+    return 1;
+  }
+
+  const inProcessOk = runInProcess(dir);
+
+  const kubeconform = findOnPath('kubeconform');
+  let kubeconformOk = true;
+  if (kubeconform) {
+    kubeconformOk = runKubeconform(dir, kubeconform);
+  } else {
+    console.log('kubeconform: skipped, kubeconform is not on PATH');
+  }
+
+  return inProcessOk && kubeconformOk ? 0 : 1;
+}
+
+process.exitCode = main();
