@@ -5,3 +5,4 @@ export * from './torchserve';
 export * from './gateway';
 export * from './isolation';
 export * from './policy';
+export * from './release';

@@ -1,13 +1,14 @@
 import { Chart, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
-import type { FleetConfig, GatewayConfig } from '../fleet';
+import type { EnvironmentConfig, FleetConfig, GatewayConfig } from '../fleet';
 import { GatewayApiImplementation, GatewayFrontend, GatewayKind, GatewayRoute, IssuerKind } from '../gateway';
 import { ModelNetworkPolicy, NamespaceGuardrails } from '../isolation';
 import { parseQuantity } from '../private/quantity';
 import { LABEL_COMPONENT, LABEL_MANAGED_BY, LABEL_PART_OF, MANAGED_BY } from '../private/labels';
 import { toResourceName } from '../private/names';
-import { ModelArchive, TorchServeService } from '../torchserve';
+import { CanaryRollout, GatewayApiPluginAccess, ReleaseStrategy, ReleaseType } from '../release';
+import { ModelArchive, TorchServeService, WorkloadKind } from '../torchserve';
 
 /** Room in the quota for one-off pods (backups, packaging jobs, debugging). */
 const QUOTA_SPARE_PODS = 4;
@@ -30,6 +31,26 @@ function defaultGatewayNamespace(gateway: GatewayConfig): string {
   }
 }
 
+function releaseStrategy(config: EnvironmentConfig['strategy']): ReleaseStrategy {
+  switch (config.type) {
+    case 'canary': return ReleaseStrategy.canary({ weights: config.canary.weights, pause: Duration.seconds(config.canary.pauseSeconds) });
+    case 'blue-green': return ReleaseStrategy.blueGreen({ autoPromotionEnabled: config.blueGreen.autoPromotion, scaleDownDelay: Duration.seconds(config.blueGreen.scaleDownDelaySeconds) });
+    default: return ReleaseStrategy.rolling();
+  }
+}
+
+/**
+ * The gateway as rendered. A Kong Ingress cannot carry canary weights, and Argo Rollouts shifts
+ * Kong traffic through HTTPRoutes (its Gateway API plugin), so a Kong canary is served by Kong's
+ * Gateway API support: the same plugins, on a Gateway of class "kong".
+ */
+function gatewayFor(gateway: GatewayConfig, strategy: ReleaseStrategy): GatewayConfig {
+  if (gateway.kind === GatewayKind.KONG && strategy.type === ReleaseType.CANARY) {
+    return { ...gateway, kind: GatewayKind.GATEWAY_API, implementation: GatewayApiImplementation.KONG, className: gateway.className ?? 'kong' };
+  }
+  return gateway;
+}
+
 /** Properties of an {@link EnvironmentChart}. */
 export interface EnvironmentChartProps {
   /** The validated fleet file. */
@@ -49,6 +70,10 @@ export class EnvironmentChart extends Chart {
   public readonly routes: ReadonlyMap<string, GatewayRoute>;
   /** The models' network policies, keyed by TorchServe model name. */
   public readonly networkPolicies: ReadonlyMap<string, ModelNetworkPolicy>;
+  /** The models' releases, keyed by TorchServe model name. */
+  public readonly releases: ReadonlyMap<string, CanaryRollout>;
+  /** Whether a canary here needs the Argo Rollouts Gateway API plugin installed. */
+  public readonly usesGatewayApiPlugin: boolean;
 
   constructor(scope: Construct, id: string, props: EnvironmentChartProps) {
     const env = props.fleet.environments[props.environment];
@@ -75,6 +100,7 @@ export class EnvironmentChart extends Chart {
       },
     });
 
+    const strategy = releaseStrategy(env.strategy);
     const services = new Map<string, TorchServeService>();
     for (const model of props.fleet.models) {
       services.set(model.name, new TorchServeService(this, toResourceName(model.name), {
@@ -104,10 +130,34 @@ export class EnvironmentChart extends Chart {
         tolerations: env.placement.tolerations,
         allowSpot: env.placement.spot,
         iamRoleArn: env.serviceAccount.roleArn,
+        workload: strategy.needsRollout ? WorkloadKind.ROLLOUT : WorkloadKind.DEPLOYMENT,
       }));
     }
     this.services = services;
-    this.routes = env.gateway ? this.addGateway(props.fleet.name, env.namespace, env.gateway) : new Map();
+    this.routes = env.gateway ? this.addGateway(props.fleet.name, env.namespace, gatewayFor(env.gateway, strategy), strategy) : new Map();
+
+    const releases = new Map<string, CanaryRollout>();
+    const gates = env.strategy.gates;
+    for (const service of this.services.values()) {
+      releases.set(service.modelName, new CanaryRollout(this, `${service.name}-release`, {
+        service,
+        strategy,
+        route: this.routes.get(service.modelName),
+        gates: {
+          maxErrorRate: gates.maxErrorRate,
+          maxP95Latency: Duration.millis(gates.maxP95LatencyMs),
+          interval: Duration.seconds(gates.intervalSeconds),
+          count: gates.count,
+          failureLimit: gates.failureLimit,
+          prometheusAddress: gates.prometheusAddress,
+        },
+      }));
+    }
+    this.releases = releases;
+    this.usesGatewayApiPlugin = [...releases.values()].some((r) => r.usesGatewayApiPlugin);
+    if (this.usesGatewayApiPlugin) {
+      new GatewayApiPluginAccess(this, 'ArgoRolloutsPluginAccess', { namespace: env.namespace, labels: { [LABEL_COMPONENT]: 'release' } });
+    }
 
     const gatewayNamespaces = env.network.gatewayNamespaces ?? [defaultGatewayNamespace(env.gateway as GatewayConfig)];
     const policies = new Map<string, ModelNetworkPolicy>();
@@ -140,7 +190,7 @@ export class EnvironmentChart extends Chart {
     });
   }
 
-  private addGateway(fleetName: string, namespace: string, gateway: GatewayConfig): Map<string, GatewayRoute> {
+  private addGateway(fleetName: string, namespace: string, gateway: GatewayConfig, strategy: ReleaseStrategy): Map<string, GatewayRoute> {
     const frontend = new GatewayFrontend(this, 'Gateway', {
       kind: gateway.kind as GatewayKind,
       implementation: gateway.implementation,
@@ -172,6 +222,8 @@ export class EnvironmentChart extends Chart {
         rateLimitPerSecond: gateway.rateLimit?.requestsPerSecond,
         rateLimitBurst: gateway.rateLimit?.burst,
         cacheGetResponses: gateway.cache,
+        canary: strategy.type === ReleaseType.CANARY,
+        preview: strategy.type === ReleaseType.BLUE_GREEN,
       }));
     });
     return routes;

@@ -185,6 +185,37 @@ const networkSchema = z.strictObject({
   objectStorageCidrs: z.array(cidr).min(1).default(['0.0.0.0/0']),
 });
 
+const strategySchema = z.strictObject({
+  type: z.enum(['rolling', 'canary', 'blue-green']).default('rolling'),
+  canary: z
+    .strictObject({
+      weights: z
+        .array(z.int().min(1, { message: 'a canary step sends at least 1% of traffic' }).max(99, { message: 'a canary step sends at most 99% of traffic; 100 is the promotion itself' }))
+        .min(1)
+        .refine((w) => w.every((v, i) => i === 0 || v > w[i - 1]), { message: 'weights must increase step by step' })
+        .default([10, 25, 50]),
+      pauseSeconds: z.int().min(0).max(86_400).default(120),
+    })
+    .default({ weights: [10, 25, 50], pauseSeconds: 120 }),
+  blueGreen: z
+    .strictObject({
+      autoPromotion: z.boolean().default(false),
+      scaleDownDelaySeconds: z.int().min(0).max(86_400).default(600),
+    })
+    .default({ autoPromotion: false, scaleDownDelaySeconds: 600 }),
+  gates: z
+    .strictObject({
+      maxErrorRate: z.number().gt(0).lt(1).default(0.05),
+      maxP95LatencyMs: z.int().min(1).max(600_000).default(500),
+      intervalSeconds: z.int().min(10).max(3600).default(60),
+      count: z.int().min(1).max(100).default(3),
+      failureLimit: z.int().min(0).max(99).default(1),
+      prometheusAddress: z.url({ protocol: /^https?$/ }).default('http://prometheus-operated.monitoring.svc:9090'),
+    })
+    .refine((g) => g.failureLimit < g.count, { message: 'must be below count, or a release could never fail', path: ['failureLimit'] })
+    .default({ maxErrorRate: 0.05, maxP95LatencyMs: 500, intervalSeconds: 60, count: 3, failureLimit: 1, prometheusAddress: 'http://prometheus-operated.monitoring.svc:9090' }),
+});
+
 const environmentSchema = z.strictObject({
   stage: z.enum(['staging', 'production']),
   namespace: dnsLabel,
@@ -199,6 +230,7 @@ const environmentSchema = z.strictObject({
   grpc: z.boolean().default(false),
   gateway: gatewaySchema.optional(),
   network: networkSchema.default({ monitoringNamespaces: ['monitoring'], managementCidrs: [], objectStorageCidrs: ['0.0.0.0/0'] }),
+  strategy: strategySchema.prefault({}),
 });
 
 export const fleetSchema = z
@@ -247,6 +279,26 @@ export const fleetSchema = z
         });
       }
       namespaces.set(env.namespace, name);
+      if (name === 'argo-rollouts') {
+        ctx.addIssue({ code: 'custom', path: ['environments', name], message: 'is reserved for the Argo Rollouts plugin configuration folder; rename the environment' });
+      }
+      if (env.strategy.type !== 'rolling') {
+        if (!env.gateway) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['environments', name, 'strategy', 'type'],
+            input: env.strategy.type,
+            message: `needs a gateway: the gateway splits ${env.strategy.type} traffic and its request metrics gate each step; add environments.${name}.gateway or use rolling`,
+          });
+        } else if (env.gateway.implementation === GatewayApiImplementation.NGINX_GATEWAY_FABRIC) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['environments', name, 'strategy', 'type'],
+            input: env.strategy.type,
+            message: 'needs per-route request metrics for its analysis, which gateway-api (nginx-gateway-fabric) does not export (NGINX Plus only); use rolling, or another implementation',
+          });
+        }
+      }
       if (!env.gateway && !env.network.gatewayNamespaces) {
         ctx.addIssue({
           code: 'custom',

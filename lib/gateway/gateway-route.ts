@@ -51,6 +51,17 @@ export interface GatewayRouteProps {
   readonly rateLimitBurst?: number;
   /** Cache GET responses for 5 minutes. @default false */
   readonly cacheGetResponses?: boolean;
+  /**
+   * Split prediction traffic by weight between the inference Service and `<name>-canary`, for
+   * Argo Rollouts to shift (Traefik weighted TraefikService, HTTPRoute backend weights; for
+   * ingress-nginx Argo Rollouts adds the canary Ingress itself). @default false
+   */
+  readonly canary?: boolean;
+  /**
+   * Route prediction requests carrying `X-Model-Preview: true` to `<name>-preview`, the
+   * blue-green preview, so it can be smoke-tested and analysed before promotion. @default false
+   */
+  readonly preview?: boolean;
 }
 
 /**
@@ -64,6 +75,18 @@ export class GatewayRoute extends Construct {
   public readonly predictionRouteName: string;
   /** The gateway's request metrics for this route, or `undefined` when it exports none. */
   public readonly requestMetrics?: RequestMetrics;
+  /** The gateway that serves the routes. */
+  public readonly kind: GatewayKind;
+  /** For `gateway-api`: the controller implementing it. */
+  public readonly implementation?: GatewayApiImplementation;
+  /** The canary Service the prediction route weights against the stable one, if any. */
+  public readonly canaryServiceName?: string;
+  /** The blue-green preview Service, if any. */
+  public readonly previewServiceName?: string;
+  /** The route carrying preview requests, if any. */
+  public readonly previewRouteName?: string;
+  /** The gateway's request metrics for the preview route, if any. */
+  public readonly previewRequestMetrics?: RequestMetrics;
 
   constructor(scope: Construct, id: string, props: GatewayRouteProps) {
     super(scope, id);
@@ -110,7 +133,19 @@ export class GatewayRoute extends Construct {
       fail('UnsupportedFeature', `gateway "${label}" does not support a rate-limit burst: Kong's rate-limiting plugin counts fixed one-second windows; remove 'rateLimitBurst'`);
     }
 
+    if (props.canary && props.kind === GatewayKind.KONG) {
+      fail('UnsupportedFeature', 'gateway "kong" (Ingress) cannot carry canary weights: Argo Rollouts shifts Kong traffic through HTTPRoutes; use kind gateway-api with implementation kong');
+    }
+    if (props.canary && props.preview) fail('ConflictingReleases', "'canary' and 'preview' belong to different strategies; choose one");
+
     const service = props.service;
+    this.kind = props.kind;
+    this.implementation = props.implementation;
+    this.canaryServiceName = props.canary ? `${service.name}-canary` : undefined;
+    this.previewServiceName = props.preview ? `${service.name}-preview` : undefined;
+    // These Services are created by the CanaryRollout; their Kong timeouts are copied there.
+    const releaseBackend = (name: string | undefined): BackendService | undefined =>
+      name === undefined ? undefined : { name, port: 8080, portName: 'http', addAnnotation: () => undefined };
     const backend = (svc: typeof service.inferenceService, portName: string, port: number): BackendService => ({
       name: svc.name,
       port,
@@ -135,6 +170,8 @@ export class GatewayRoute extends Construct {
       jwt: props.requireJwt ? { authUrl: props.jwtAuthUrl } : undefined,
       rateLimit: rate !== undefined ? { requestsPerSecond: rate, burst: props.rateLimitBurst ?? rate * 2 } : undefined,
       cacheGetResponses: props.cacheGetResponses ?? false,
+      canary: releaseBackend(this.canaryServiceName),
+      preview: releaseBackend(this.previewServiceName),
     };
     const rendered = (() => {
       switch (props.kind) {
@@ -146,13 +183,17 @@ export class GatewayRoute extends Construct {
       }
     })();
     this.predictionRouteName = rendered.predictionRoute;
-    this.requestMetrics = RequestMetrics.of({
+    this.previewRouteName = rendered.previewRoute;
+    const metricsOf = (serviceName: string, routeName: string) => RequestMetrics.of({
       kind: props.kind,
       implementation: props.implementation,
       namespace: service.namespace,
-      serviceName: service.inferenceService.name,
+      serviceName,
       servicePort: 8080,
-      routeName: rendered.predictionRoute,
+      routeName,
+      canaryServiceName: this.canaryServiceName,
     });
+    this.requestMetrics = metricsOf(service.inferenceService.name, rendered.predictionRoute);
+    this.previewRequestMetrics = this.previewServiceName && rendered.previewRoute ? metricsOf(this.previewServiceName, rendered.previewRoute) : undefined;
   }
 }

@@ -10,6 +10,8 @@ export interface RequestMetricsTarget {
   readonly servicePort: number;
   /** The Ingress, IngressRoute or HTTPRoute carrying the prediction API. */
   readonly routeName: string;
+  /** A canary Service that shares the route (Traefik reports it as its own service). */
+  readonly canaryServiceName?: string;
 }
 
 /**
@@ -35,7 +37,10 @@ export class RequestMetrics {
         // Kong names the upstream service of an Ingress backend "<namespace>.<service>.<port>".
         return RequestMetrics.kong(`service=~"${ns}\\\\.${svc}\\\\..*"`);
       case GatewayKind.TRAEFIK:
-        return RequestMetrics.traefik(`service="${target.namespace}-${target.serviceName}-${target.servicePort}@kubernetescrd"`);
+        // A weighted TraefikService reports each backend Service under its own name.
+        return RequestMetrics.traefik(target.canaryServiceName
+          ? `service=~"${ns}-(${svc}|${escape(target.canaryServiceName)})-${target.servicePort}@kubernetescrd"`
+          : `service="${target.namespace}-${target.serviceName}-${target.servicePort}@kubernetescrd"`);
       case GatewayKind.GATEWAY_API:
         switch (target.implementation) {
           case GatewayApiImplementation.KONG:

@@ -1,9 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { App, YamlOutputType } from 'cdk8s';
+import { App, Chart, YamlOutputType } from 'cdk8s';
 import { stringify } from 'yaml';
 import { EnvironmentChart } from '../environment';
 import type { FleetConfig } from '../fleet';
+import { LABEL_MANAGED_BY, LABEL_PART_OF, MANAGED_BY } from '../private/labels';
+import { GatewayApiPluginConfig } from '../release';
+
+/** Output folder of cluster-wide Argo Rollouts configuration, when a canary needs it. */
+export const ARGO_ROLLOUTS_FOLDER = 'argo-rollouts';
 
 /** Options of {@link synthesizeFleet}. */
 export interface SynthesizeFleetOptions {
@@ -34,13 +39,20 @@ export function synthesizeFleet(options: SynthesizeFleetOptions): SynthesizeFlee
     const environments = Object.keys(options.fleet.environments).sort();
     // One folder per chart, one file per object: a PR diff shows each object on its own.
     const app = new App({ outdir: staging, yamlOutputType: YamlOutputType.FOLDER_PER_CHART_FILE_PER_RESOURCE });
-    for (const environment of environments) {
-      new EnvironmentChart(app, environment, { fleet: options.fleet, environment });
+    const charts = environments.map((environment) => new EnvironmentChart(app, environment, { fleet: options.fleet, environment }));
+    const folders = [...environments];
+    if (charts.some((chart) => chart.usesGatewayApiPlugin)) {
+      const chart = new Chart(app, ARGO_ROLLOUTS_FOLDER, {
+        disableResourceNameHashes: true,
+        labels: { [LABEL_PART_OF]: options.fleet.name, [LABEL_MANAGED_BY]: MANAGED_BY },
+      });
+      new GatewayApiPluginConfig(chart, 'GatewayApiPlugin');
+      folders.push(ARGO_ROLLOUTS_FOLDER);
     }
     app.synth();
     let manifests = 0;
-    for (const environment of environments) {
-      manifests += writeKustomization(path.join(staging, environment));
+    for (const folder of folders) {
+      manifests += writeKustomization(path.join(staging, folder));
     }
     swapInto(staging, outdir);
     return { environments, manifests };

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Chart, Duration, JsonPatch } from 'cdk8s';
+import { ApiObject, Chart, Duration, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
 import {
@@ -10,6 +10,14 @@ import { QUANTITY_PATTERN, parseQuantity, toMebibytes } from '../private/quantit
 import { ValidationError } from '../private/validation-error';
 import { ModelArchive } from './model-archive';
 import { TorchServePorts, renderTorchServeConfig } from './torchserve-config';
+
+/** What runs the pods. */
+export enum WorkloadKind {
+  /** A Deployment with a zero-downtime rolling update. */
+  DEPLOYMENT = 'Deployment',
+  /** An Argo Rollout, whose strategy a {@link CanaryRollout} sets. */
+  ROLLOUT = 'Rollout',
+}
 
 /** A toleration for the pods' node placement. */
 export interface PodToleration {
@@ -102,6 +110,8 @@ export interface TorchServeServiceProps {
   readonly iamRoleArn?: string;
   /** Time for endpoints and gateways to stop sending traffic before TorchServe stops. @default Duration.seconds(15) */
   readonly drainDelay?: Duration;
+  /** What runs the pods; a Rollout needs a strategy from a CanaryRollout. @default WorkloadKind.DEPLOYMENT */
+  readonly workload?: WorkloadKind;
 }
 
 const HOME = '/home/model-server';
@@ -132,6 +142,7 @@ export class TorchServeService extends Construct {
   /** Pods per environment when nothing autoscales them; the autoscaler's floor otherwise. */
   public readonly replicas: number;
   private autoscaled = false;
+  private hasRolloutStrategy = false;
   /** The namespace every object is in. */
   public readonly namespace: string;
   /** Labels that select this model's pods; stable across versions and refactors. */
@@ -142,7 +153,10 @@ export class TorchServeService extends Construct {
   public readonly managementService: k8s.KubeService;
   /** The Prometheus endpoint (port `metrics`, 8082). */
   public readonly metricsService: k8s.KubeService;
-  public readonly deployment: k8s.KubeDeployment;
+  /** The Deployment or Argo Rollout running the pods. */
+  public readonly workload: ApiObject;
+  /** How autoscalers and PDB checks refer to {@link workload}. */
+  public readonly workloadRef: { readonly apiVersion: string; readonly kind: string; readonly name: string };
   public readonly configMap: k8s.KubeConfigMap;
   public readonly serviceAccount: k8s.KubeServiceAccount;
   public readonly podDisruptionBudget: k8s.KubePodDisruptionBudget;
@@ -196,31 +210,50 @@ export class TorchServeService extends Construct {
       automountServiceAccountToken: false,
     });
 
-    this.deployment = new k8s.KubeDeployment(this, 'Resource', {
-      metadata: metadata(p.name, 'inference'),
-      spec: {
-        replicas: p.replicas,
-        revisionHistoryLimit: 5,
-        minReadySeconds: 10,
-        progressDeadlineSeconds: Math.max(600, p.startupProbeSeconds + 300),
-        selector: { matchLabels: { ...this.selectorLabels } },
-        // Zero downtime: a new pod must be ready before an old one goes.
-        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(1), maxUnavailable: k8s.IntOrString.fromNumber(0) } },
-        template: {
-          metadata: {
-            labels: labels('inference'),
-            annotations: {
-              // A config change alone would not roll the pods; a changed checksum does.
-              [`${ANNOTATION_PREFIX}/config-checksum`]: createHash('sha256').update(configProperties).digest('hex'),
-              [`${ANNOTATION_PREFIX}/model-archive`]: p.modelArchive.uri,
-              [`${ANNOTATION_PREFIX}/handler`]: p.handler,
-              'kubectl.kubernetes.io/default-container': 'torchserve',
-            },
-          },
-          spec: this.renderPodSpec(p),
+    const template: k8s.PodTemplateSpec = {
+      metadata: {
+        labels: labels('inference'),
+        annotations: {
+          // A config change alone would not roll the pods; a changed checksum does.
+          [`${ANNOTATION_PREFIX}/config-checksum`]: createHash('sha256').update(configProperties).digest('hex'),
+          [`${ANNOTATION_PREFIX}/model-archive`]: p.modelArchive.uri,
+          [`${ANNOTATION_PREFIX}/handler`]: p.handler,
+          'kubectl.kubernetes.io/default-container': 'torchserve',
         },
       },
-    });
+      spec: this.renderPodSpec(p),
+    };
+    const common = {
+      replicas: p.replicas,
+      revisionHistoryLimit: 5,
+      minReadySeconds: 10,
+      progressDeadlineSeconds: Math.max(600, p.startupProbeSeconds + 300),
+      selector: { matchLabels: { ...this.selectorLabels } },
+    };
+    if (p.workload === WorkloadKind.ROLLOUT) {
+      // A plain ApiObject: the pod template is the same k8s type as for the Deployment, and the
+      // strategy comes later from a CanaryRollout (tests validate it against the Rollout CRD).
+      this.workload = new ApiObject(this, 'Resource', {
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'Rollout',
+        metadata: metadata(p.name, 'inference'),
+        spec: { ...common, template: k8s.toJson_PodTemplateSpec(template) },
+      });
+      this.node.addValidation({
+        validate: () => (this.hasRolloutStrategy ? [] : [`${this.node.path}: a Rollout needs a strategy; release it with a CanaryRollout`]),
+      });
+    } else {
+      this.workload = new k8s.KubeDeployment(this, 'Resource', {
+        metadata: metadata(p.name, 'inference'),
+        spec: {
+          ...common,
+          // Zero downtime: a new pod must be ready before an old one goes.
+          strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(1), maxUnavailable: k8s.IntOrString.fromNumber(0) } },
+          template,
+        },
+      });
+    }
+    this.workloadRef = { apiVersion: this.workload.apiVersion, kind: this.workload.kind, name: p.name };
 
     const servicePorts = (ports: [string, number][]): k8s.ServicePort[] =>
       ports.map(([portName, port]) => ({ name: portName, port, targetPort: k8s.IntOrString.fromString(portName), protocol: 'TCP' }));
@@ -269,7 +302,19 @@ export class TorchServeService extends Construct {
   public markHasAutoscaler(): void {
     if (this.autoscaled) return;
     this.autoscaled = true;
-    this.deployment.addJsonPatch(JsonPatch.remove('/spec/replicas'));
+    this.workload.addJsonPatch(JsonPatch.remove('/spec/replicas'));
+  }
+
+  /** Sets the Argo Rollout's `spec.strategy` (a `canary` or `blueGreen` object); only for Rollouts. */
+  public setRolloutStrategy(strategy: Record<string, unknown>): void {
+    if (this.workloadRef.kind !== WorkloadKind.ROLLOUT) {
+      throw new ValidationError('TorchServeService.NotARollout', 'a rollout strategy needs workload: WorkloadKind.ROLLOUT', this);
+    }
+    if (this.hasRolloutStrategy) {
+      throw new ValidationError('TorchServeService.StrategyAlreadySet', 'the rollout strategy is already set; one CanaryRollout per service', this);
+    }
+    this.hasRolloutStrategy = true;
+    this.workload.addJsonPatch(JsonPatch.add('/spec/strategy', strategy));
   }
 
   /**
@@ -538,6 +583,7 @@ export class TorchServeService extends Construct {
       tolerations: props.tolerations ?? [],
       allowSpot: props.allowSpot ?? false,
       drainDelay: props.drainDelay ?? Duration.seconds(15),
+      workload: props.workload ?? WorkloadKind.DEPLOYMENT,
     };
   }
 }
@@ -565,6 +611,7 @@ interface ResolvedProps extends TorchServeServiceProps {
   readonly tolerations: PodToleration[];
   readonly allowSpot: boolean;
   readonly drainDelay: Duration;
+  readonly workload: WorkloadKind;
 }
 
 function sortKeys(map: Record<string, string>): Record<string, string> {

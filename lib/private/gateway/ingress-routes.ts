@@ -1,6 +1,6 @@
 import * as k8s from '../../../imports/k8s';
 import { annotateKongTimeouts, defineKongPlugins, managementPlugins, predictionPlugins } from './kong-plugins';
-import { HEALTH_PATH, type RenderedRoutes, type RouteContext, managementPath, predictionPaths } from './route-context';
+import { HEALTH_PATH, PREVIEW_HEADER, PREVIEW_HEADER_VALUE, type RenderedRoutes, type RouteContext, managementPath, predictionPaths } from './route-context';
 
 interface IngressSpec {
   readonly id: string;
@@ -82,7 +82,24 @@ export function renderNginxRoutes(ctx: RouteContext): RenderedRoutes {
       },
     });
   }
-  return { predictionRoute: ctx.name };
+  // Argo Rollouts creates and weights its own canary Ingress from the stable one; the preview is
+  // an ingress-nginx canary Ingress that matches on the header only (weight 0).
+  if (ctx.preview) {
+    ingress(ctx, className, {
+      id: 'PreviewIngress',
+      name: `${ctx.name}-preview`,
+      host: ctx.host,
+      paths: predictionPaths(ctx.modelName).map((path) => ({ path, pathType: 'Prefix' })),
+      backend: ctx.preview,
+      annotations: {
+        'nginx.ingress.kubernetes.io/canary': 'true',
+        'nginx.ingress.kubernetes.io/canary-by-header': PREVIEW_HEADER,
+        'nginx.ingress.kubernetes.io/canary-by-header-value': PREVIEW_HEADER_VALUE,
+        'nginx.ingress.kubernetes.io/canary-weight': '0',
+      },
+    });
+  }
+  return { predictionRoute: ctx.name, previewRoute: ctx.preview ? `${ctx.name}-preview` : undefined };
 }
 
 /**
@@ -122,5 +139,15 @@ export function renderKongRoutes(ctx: RouteContext): RenderedRoutes {
       annotations: common(managementPlugins(plugins)),
     });
   }
-  return { predictionRoute: ctx.name };
+  if (ctx.preview) {
+    ingress(ctx, className, {
+      id: 'PreviewIngress',
+      name: `${ctx.name}-preview`,
+      host: ctx.host,
+      paths: predictionPaths(ctx.modelName).map((path) => ({ path, pathType: 'Prefix' })),
+      backend: ctx.preview,
+      annotations: { ...common(predictionPlugins(plugins)), [`konghq.com/headers.${PREVIEW_HEADER.toLowerCase()}`]: PREVIEW_HEADER_VALUE },
+    });
+  }
+  return { predictionRoute: ctx.name, previewRoute: ctx.preview ? `${ctx.name}-preview` : undefined };
 }

@@ -20,6 +20,10 @@ export interface RouteContext {
   readonly jwt?: { readonly authUrl?: string };
   readonly rateLimit?: { readonly requestsPerSecond: number; readonly burst: number };
   readonly cacheGetResponses: boolean;
+  /** Argo Rollouts' canary Service: the prediction route splits traffic between it and `inference` by weight. */
+  readonly canary?: BackendService;
+  /** Blue-green preview Service: reached through the prediction paths with the preview header. */
+  readonly preview?: BackendService;
 }
 
 export interface BackendService {
@@ -34,7 +38,13 @@ export interface BackendService {
 export interface RenderedRoutes {
   /** The route object carrying the prediction API. */
   readonly predictionRoute: string;
+  /** The route object carrying the preview header route, if any. */
+  readonly previewRoute?: string;
 }
+
+/** Requests with this header reach a blue-green preview instead of the active version. */
+export const PREVIEW_HEADER = 'X-Model-Preview';
+export const PREVIEW_HEADER_VALUE = 'true';
 
 /** The prediction API paths of a model. */
 export function predictionPaths(modelName: string): string[] {

@@ -1,7 +1,8 @@
 import {
   IngressRoute, IngressRouteSpecRoutesKind, IngressRouteSpecRoutesServicesKind, IngressRouteSpecRoutesServicesPort, ServersTransport, ServersTransportSpecForwardingTimeoutsResponseHeaderTimeout,
+  TraefikService, TraefikServiceSpecWeightedServicesKind, TraefikServiceSpecWeightedServicesPort,
 } from '../../../imports/traefik.io';
-import { HEALTH_PATH, type RenderedRoutes, type RouteContext, managementPath, predictionPaths } from './route-context';
+import { HEALTH_PATH, PREVIEW_HEADER, PREVIEW_HEADER_VALUE, type RenderedRoutes, type RouteContext, managementPath, predictionPaths } from './route-context';
 import { defineTraefikMiddlewares, managementMiddlewares, predictionMiddlewares } from './traefik-middlewares';
 
 /** A Traefik rule matching a path and everything below it, but not `/pathsuffix`. */
@@ -21,7 +22,7 @@ export function renderTraefikRoutes(ctx: RouteContext): RenderedRoutes {
     metadata: { name: ctx.name, namespace: ctx.namespace, labels: ctx.labels },
     spec: { forwardingTimeouts: { responseHeaderTimeout: ServersTransportSpecForwardingTimeoutsResponseHeaderTimeout.fromString(`${ctx.responseTimeoutSeconds}s`) } },
   });
-  const route = (id: string, name: string, host: string, match: string, backend: { name: string; port: number }, middlewareNames: string[]): void => {
+  const route = (id: string, name: string, host: string, match: string, backend: { name: string; port: number; traefikService?: boolean }, middlewareNames: string[]): void => {
     new IngressRoute(ctx.scope, id, {
       metadata: { name, namespace: ctx.namespace, labels: ctx.labels },
       spec: {
@@ -31,25 +32,50 @@ export function renderTraefikRoutes(ctx: RouteContext): RenderedRoutes {
           kind: IngressRouteSpecRoutesKind.RULE,
           match: `Host(\`${host}\`) && (${match})`,
           middlewares: middlewareNames.map((m) => ({ name: m })),
-          services: [{
-            kind: IngressRouteSpecRoutesServicesKind.SERVICE,
-            name: backend.name,
-            // By number: Traefik then names the service "<ns>-<name>-<port>", which the alerts select on.
-            port: IngressRouteSpecRoutesServicesPort.fromNumber(backend.port),
-            serversTransport: ctx.name,
-          }],
+          services: [backend.traefikService
+            ? { kind: IngressRouteSpecRoutesServicesKind.TRAEFIK_SERVICE, name: backend.name }
+            : {
+              kind: IngressRouteSpecRoutesServicesKind.SERVICE,
+              name: backend.name,
+              // By number: Traefik then names the service "<ns>-<name>-<port>", which the alerts select on.
+              port: IngressRouteSpecRoutesServicesPort.fromNumber(backend.port),
+              serversTransport: ctx.name,
+            }],
         }],
         tls: { secretName: ctx.tlsSecretName },
       },
     });
   };
-  route('PredictionRoute', ctx.name, ctx.host, predictionPaths(ctx.modelName).map(pathRule).join(' || '), ctx.inference, predictionMiddlewares(middlewares));
+  let predictionBackend: { name: string; port: number; traefikService?: boolean } = ctx.inference;
+  if (ctx.canary) {
+    // Argo Rollouts shifts the weights of this TraefikService during a canary.
+    new TraefikService(ctx.scope, 'WeightedService', {
+      metadata: { name: ctx.name, namespace: ctx.namespace, labels: ctx.labels },
+      spec: {
+        weighted: {
+          services: [[ctx.inference, 100], [ctx.canary, 0]].map(([backend, weight]) => ({
+            kind: TraefikServiceSpecWeightedServicesKind.SERVICE,
+            name: (backend as { name: string }).name,
+            port: TraefikServiceSpecWeightedServicesPort.fromNumber((backend as { port: number }).port),
+            serversTransport: ctx.name,
+            weight: weight as number,
+          })),
+        },
+      },
+    });
+    predictionBackend = { name: ctx.name, port: ctx.inference.port, traefikService: true };
+  }
+  const predictionMatch = predictionPaths(ctx.modelName).map(pathRule).join(' || ');
+  route('PredictionRoute', ctx.name, ctx.host, predictionMatch, predictionBackend, predictionMiddlewares(middlewares));
+  if (ctx.preview) {
+    route('PreviewRoute', `${ctx.name}-preview`, ctx.host, `(${predictionMatch}) && Header(\`${PREVIEW_HEADER}\`, \`${PREVIEW_HEADER_VALUE}\`)`, ctx.preview, predictionMiddlewares(middlewares));
+  }
   if (ctx.routeHealthCheck) {
     route('HealthRoute', `${ctx.name}-health`, ctx.host, `Path(\`${HEALTH_PATH}\`)`, ctx.inference, [middlewares.bodyLimit]);
   }
   if (ctx.managementRoute) {
     route('ManagementRoute', `${ctx.name}-management`, ctx.managementRoute.host, pathRule(managementPath(ctx.modelName)), ctx.management, managementMiddlewares(middlewares));
   }
-  return { predictionRoute: ctx.name };
+  return { predictionRoute: ctx.name, previewRoute: ctx.preview ? `${ctx.name}-preview` : undefined };
 }
 

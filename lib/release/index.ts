@@ -1,0 +1,3 @@
+export * from './canary-rollout';
+export * from './gateway-api-plugin';
+export * from './release-strategy';
