@@ -6,3 +6,4 @@ export * from './gateway';
 export * from './isolation';
 export * from './policy';
 export * from './release';
+export * from './gitops';

@@ -20,7 +20,7 @@ describe('the synth command (node --import tsx main.ts)', () => {
     const run = runApp([], { CDK8S_OUTDIR: outdir });
     expect(run.stderr).toMatch(new RegExp(`model-serving: \\d+ manifests for 2 environments \\(production, staging\\) in ${outdir}/`));
     expect(run.status).toBe(0);
-    expect(fs.readdirSync(outdir).sort()).toEqual(['production', 'staging']);
+    expect(fs.readdirSync(outdir).sort()).toEqual(['argocd', 'production', 'staging']);
     expect(fs.existsSync(path.join(outdir, 'staging', 'kustomization.yaml'))).toBe(true);
   });
 

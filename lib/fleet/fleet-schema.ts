@@ -233,6 +233,19 @@ const environmentSchema = z.strictObject({
   strategy: strategySchema.prefault({}),
 });
 
+const argocdSchema = z.strictObject({
+  repoURL: z.string().regex(/^(https?|ssh):\/\/\S+$|^git@\S+:\S+$/, { message: 'must be an https, ssh or git@ repository URL' }),
+  targetRevision: z.string().min(1).default('main'),
+  path: z.string().regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, { message: 'must be the relative folder of the committed output, e.g. "dist"' }).default('dist'),
+  project: dnsLabel.default('default'),
+  namespace: dnsLabel.default('argocd'),
+  destinationServer: z.url().default('https://kubernetes.default.svc'),
+  automatedSync: z.array(dnsLabel).default([]),
+});
+
+/** Output folders next to the environments; no environment may take their names. */
+export const RESERVED_FOLDERS = ['argo-rollouts', 'argocd', 'packaging'];
+
 export const fleetSchema = z
   .strictObject({
     name: dnsLabel,
@@ -242,8 +255,14 @@ export const fleetSchema = z
     environments: z
       .record(dnsLabel, environmentSchema)
       .refine((envs) => Object.keys(envs).length > 0, { message: 'must define at least one environment' }),
+    argocd: argocdSchema.optional(),
   })
   .superRefine((fleet, ctx) => {
+    (fleet.argocd?.automatedSync ?? []).forEach((env, index) => {
+      if (!(env in fleet.environments)) {
+        ctx.addIssue({ code: 'custom', path: ['argocd', 'automatedSync', index], input: env, message: `is not an environment; the fleet defines: ${Object.keys(fleet.environments).join(', ')}` });
+      }
+    });
     const seen = new Map<string, number>();
     fleet.models.forEach((model, index) => {
       const resourceName = toResourceName(model.name);
@@ -279,8 +298,8 @@ export const fleetSchema = z
         });
       }
       namespaces.set(env.namespace, name);
-      if (name === 'argo-rollouts') {
-        ctx.addIssue({ code: 'custom', path: ['environments', name], message: 'is reserved for the Argo Rollouts plugin configuration folder; rename the environment' });
+      if (RESERVED_FOLDERS.includes(name)) {
+        ctx.addIssue({ code: 'custom', path: ['environments', name], message: `is reserved for an output folder (${RESERVED_FOLDERS.join(', ')}); rename the environment` });
       }
       if (env.strategy.type !== 'rolling') {
         if (!env.gateway) {

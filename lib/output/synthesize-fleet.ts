@@ -5,10 +5,13 @@ import { stringify } from 'yaml';
 import { EnvironmentChart } from '../environment';
 import type { FleetConfig } from '../fleet';
 import { LABEL_MANAGED_BY, LABEL_PART_OF, MANAGED_BY } from '../private/labels';
-import { GatewayApiPluginConfig } from '../release';
+import { ArgoCdApplication } from '../gitops';
+import { GatewayApiPluginConfig, ReleaseType } from '../release';
 
 /** Output folder of cluster-wide Argo Rollouts configuration, when a canary needs it. */
 export const ARGO_ROLLOUTS_FOLDER = 'argo-rollouts';
+/** Output folder of the Argo CD Applications, when the fleet file configures Argo CD. */
+export const ARGOCD_FOLDER = 'argocd';
 
 /** Options of {@link synthesizeFleet}. */
 export interface SynthesizeFleetOptions {
@@ -41,13 +44,31 @@ export function synthesizeFleet(options: SynthesizeFleetOptions): SynthesizeFlee
     const app = new App({ outdir: staging, yamlOutputType: YamlOutputType.FOLDER_PER_CHART_FILE_PER_RESOURCE });
     const charts = environments.map((environment) => new EnvironmentChart(app, environment, { fleet: options.fleet, environment }));
     const folders = [...environments];
+    const chartLabels = { [LABEL_PART_OF]: options.fleet.name, [LABEL_MANAGED_BY]: MANAGED_BY };
     if (charts.some((chart) => chart.usesGatewayApiPlugin)) {
-      const chart = new Chart(app, ARGO_ROLLOUTS_FOLDER, {
-        disableResourceNameHashes: true,
-        labels: { [LABEL_PART_OF]: options.fleet.name, [LABEL_MANAGED_BY]: MANAGED_BY },
-      });
+      const chart = new Chart(app, ARGO_ROLLOUTS_FOLDER, { disableResourceNameHashes: true, labels: chartLabels });
       new GatewayApiPluginConfig(chart, 'GatewayApiPlugin');
       folders.push(ARGO_ROLLOUTS_FOLDER);
+    }
+    const argocd = options.fleet.argocd;
+    if (argocd) {
+      const chart = new Chart(app, ARGOCD_FOLDER, { disableResourceNameHashes: true, labels: chartLabels });
+      for (const environment of environments) {
+        const env = options.fleet.environments[environment];
+        new ArgoCdApplication(chart, environment, {
+          name: `${options.fleet.name}-${environment}`,
+          repoURL: argocd.repoURL,
+          targetRevision: argocd.targetRevision,
+          path: `${argocd.path}/${environment}`,
+          project: argocd.project,
+          namespace: argocd.namespace,
+          destinationServer: argocd.destinationServer,
+          destinationNamespace: env.namespace,
+          automatedSync: argocd.automatedSync.includes(environment),
+          ignoreRolloutManagedFields: env.strategy.type !== ReleaseType.ROLLING,
+        });
+      }
+      folders.push(ARGOCD_FOLDER);
     }
     app.synth();
     let manifests = 0;
