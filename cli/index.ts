@@ -4,7 +4,10 @@ import { Command, CommanderError } from 'commander';
 import { FleetConfigError } from '../lib/fleet';
 import { ValidationError } from '../lib/private/validation-error';
 import { CliError } from './cli-error';
+import { registerCompose } from './commands/compose';
+import { registerDiff } from './commands/diff';
 import { registerSynth } from './commands/synth';
+import { registerValidate } from './commands/validate';
 
 export function buildProgram(): Command {
   const program = new Command('model-serving')
@@ -13,6 +16,9 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerSynth(program);
+  registerCompose(program);
+  registerDiff(program);
+  registerValidate(program);
   return program;
 }
 

@@ -1,17 +1,61 @@
-/**
- * Validates synthesized manifests: `node --import tsx scripts/validate.ts [dir]` (default `dist`).
- *
- * 1. In-process, strict (unknown fields and duplicate keys are errors) against the Kubernetes 1.28 schema and
- *    the imported CRD schemas. Always runs; needs no network.
- * 2. `kubeconform -strict` over each kustomization folder, when kubeconform is installed, as an independent
- *    second opinion from the upstream schema catalogues.
- *
- * Exits 1 if either step finds a problem.
- */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { formatIssue, validateDirectory } from '../lib/validation';
+import { spawnSync } from 'node:child_process';
+import type { Command } from 'commander';
+import { parseAllDocuments } from 'yaml';
+import { loadFleet } from '../../lib/fleet';
+import { type KubeObject, checkPolicies } from '../../lib/policy';
+import { formatIssue, validateDirectory } from '../../lib/validation';
+import { CliError } from '../cli-error';
+import type { GlobalOptions } from '../global-options';
+
+/**
+ * `model-serving validate [dir]`: checks synthesized manifests three ways.
+ * 1. In-process, strict (unknown fields and duplicate keys are errors) against the Kubernetes
+ *    1.28 schema and the imported CRD schemas. Needs no network.
+ * 2. The policy suite: Pod Security "restricted" and kube-linter's default checks, per folder.
+ * 3. `kubeconform -strict` over each Kustomize folder when kubeconform is installed, as an
+ *    independent second opinion from the upstream schema catalogues.
+ */
+export function registerValidate(program: Command): void {
+  program
+    .command('validate')
+    .description('check manifests: strict schemas, Pod Security restricted and kube-linter checks, and kubeconform -strict when installed')
+    .argument('[dir]', 'folder of synthesized manifests', 'dist')
+    .action((dir: string, _options: unknown, command: Command) => {
+      if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new CliError(`${dir} is not a directory; run "npm run synth" first`);
+      const { config } = command.optsWithGlobals<GlobalOptions>();
+      const schemasOk = runSchemas(dir);
+      const policiesOk = runPolicies(dir, productionNamespaces(config));
+      const kubeconform = findOnPath('kubeconform');
+      let kubeconformOk = true;
+      if (kubeconform) kubeconformOk = runKubeconform(dir, kubeconform);
+      else console.log('kubeconform: skipped, kubeconform is not on PATH');
+      if (!(schemasOk && policiesOk && kubeconformOk)) throw new CliError('validation failed (see above)');
+    });
+}
+
+/** Namespaces of the fleet's production environments, for the spread check; none if the fleet file is unreadable. */
+function productionNamespaces(config: string): string[] {
+  try {
+    return Object.values(loadFleet(config).environments).filter((e) => e.stage === 'production').map((e) => e.namespace);
+  } catch {
+    return [];
+  }
+}
+
+function runPolicies(dir: string, production: string[]): boolean {
+  let violations = 0;
+  for (const folder of kustomizationFolders(dir)) {
+    const objects = manifestFiles(folder).flatMap((file) => parseAllDocuments(fs.readFileSync(file, 'utf-8')).map((d) => d.toJS() as KubeObject)).filter((o) => o?.kind);
+    for (const v of checkPolicies(objects, { productionNamespaces: production })) {
+      console.log(`${path.relative(process.cwd(), folder) || '.'}: ${v.object}: [${v.check}] ${v.message}`);
+      violations++;
+    }
+  }
+  console.log(`Policies: Pod Security restricted and kube-linter defaults - ${violations} violation(s)`);
+  return violations === 0;
+}
 
 const KUBERNETES_VERSION = '1.28.0';
 const CRD_SCHEMA_LOCATION = 'https://raw.githubusercontent.com/datreeio/CRDs-catalog/main/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json';
@@ -43,7 +87,7 @@ function findOnPath(command: string): string | undefined {
   return undefined;
 }
 
-function runInProcess(dir: string): boolean {
+function runSchemas(dir: string): boolean {
   const result = validateDirectory(dir);
   for (const issue of result.issues) console.log(formatIssue(issue));
   console.log(
@@ -101,24 +145,3 @@ function runKubeconform(dir: string, kubeconform: string): boolean {
   return ok;
 }
 
-function main(): number {
-  const dir = process.argv[2] ?? 'dist';
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
-    console.error(`validate: ${dir} is not a directory`);
-    return 1;
-  }
-
-  const inProcessOk = runInProcess(dir);
-
-  const kubeconform = findOnPath('kubeconform');
-  let kubeconformOk = true;
-  if (kubeconform) {
-    kubeconformOk = runKubeconform(dir, kubeconform);
-  } else {
-    console.log('kubeconform: skipped, kubeconform is not on PATH');
-  }
-
-  return inProcessOk && kubeconformOk ? 0 : 1;
-}
-
-process.exitCode = main();

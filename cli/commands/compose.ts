@@ -1,0 +1,87 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { type FleetConfig, loadFleet } from '../../lib/fleet';
+import { fetchArchiveCommand, renderLocalCompose } from '../../lib/operations';
+import { toResourceName } from '../../lib/private/names';
+import { CliError } from '../cli-error';
+import type { GlobalOptions } from '../global-options';
+
+interface ComposeOptions {
+  readonly environment?: string;
+  readonly output: string;
+  readonly gpu: boolean;
+  readonly model?: string;
+  readonly image?: string;
+}
+
+/**
+ * `model-serving compose`: a docker-compose.yml that runs the fleet's TorchServe models locally
+ * with the cluster's config.properties, so `docker compose up` then `curl localhost:8080/ping`
+ * behaves as in the cluster.
+ */
+export function registerCompose(program: Command): void {
+  program
+    .command('compose')
+    .description('write a docker-compose.yml that runs the fleet\'s TorchServe models locally, with the same config.properties')
+    .option('-e, --environment <env>', 'the environment to mirror (resources, GPUs, gRPC) (default: the first staging environment)')
+    .option('-o, --output <file>', 'the compose file to write; config files go to compose/ beside it', 'docker-compose.yml')
+    .option('--gpu', 'reserve the environment\'s GPUs through the NVIDIA container runtime', false)
+    .option('-m, --model <name>', 'only this model (default: every model)')
+    .option('--image <ref>', 'another TorchServe image, such as a CPU build (default: the fleet\'s image)')
+    .action((options: ComposeOptions, command: Command) => {
+      const { config } = command.optsWithGlobals<GlobalOptions>();
+      const fleet = loadFleet(config);
+      const environment = options.environment ?? defaultEnvironment(fleet);
+      const env = fleet.environments[environment];
+      if (env === undefined) {
+        throw new CliError(`unknown environment "${environment}"; ${config} defines: ${Object.keys(fleet.environments).join(', ')}`);
+      }
+      if (options.model !== undefined && !fleet.models.some((m) => m.name === options.model)) {
+        throw new CliError(`unknown model "${options.model}"; ${config} defines: ${fleet.models.map((m) => m.name).join(', ')}`);
+      }
+      if (options.gpu && env.resources.gpu === 0) {
+        throw new CliError(`environment "${environment}" runs on CPU (resources.gpu: 0); drop --gpu or pick an environment with GPUs`);
+      }
+      const imageTag = options.image === undefined ? undefined : /:([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$/.exec(options.image)?.[1];
+      if (options.image !== undefined && (/\s/.test(options.image) || imageTag === undefined || imageTag === 'latest')) {
+        throw new CliError(`--image "${options.image}" must be repository:tag with a pinned tag, such as pytorch/torchserve:0.12.0-cpu`);
+      }
+      const compose = renderLocalCompose({
+        fleet,
+        environment,
+        gpu: options.gpu,
+        model: options.model,
+        image: options.image,
+        configFile: path.basename(config),
+      });
+
+      const output = path.resolve(options.output);
+      const dir = path.dirname(output);
+      for (const file of compose.files) {
+        const target = path.join(dir, file.path);
+        fs.mkdirSync(path.dirname(target), { recursive: true });
+        fs.writeFileSync(target, file.content);
+      }
+      // Created here, so Docker does not create the bind-mount source itself, owned by root.
+      fs.mkdirSync(path.join(dir, compose.modelStoreDir), { recursive: true });
+      fs.writeFileSync(output, compose.composeYaml);
+
+      const relative = (p: string) => path.relative(process.cwd(), p) || '.';
+      const lines = [
+        `model-serving: wrote ${relative(output)} and ${compose.files.map((f) => relative(path.join(dir, f.path))).join(', ')} (environment ${environment}${options.gpu ? ', with GPUs' : ''})`,
+        `Put the model archives into ${relative(path.join(dir, compose.modelStoreDir))}/:`,
+        ...compose.services.map((s) => `  ${fetchArchiveCommand(s.archive, env.namespace, toResourceName(s.modelName), relative(path.join(dir, compose.modelStoreDir)))}`),
+        'Then:',
+        `  docker compose -f ${relative(output)} up`,
+        ...compose.services.map((s) => `  curl localhost:${s.ports.inference}/ping    # ${s.modelName}`),
+      ];
+      console.error(lines.join('\n'));
+    });
+}
+
+/** The first environment whose stage is staging, else the first environment. */
+function defaultEnvironment(fleet: FleetConfig): string {
+  const entries = Object.entries(fleet.environments);
+  return (entries.find(([, env]) => env.stage === 'staging') ?? entries[0])[0];
+}
