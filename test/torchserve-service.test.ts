@@ -200,6 +200,11 @@ describe('TorchServeService', () => {
     expect(pod.containers[0].env).toContainEqual({ name: 'TEMP', value: '/home/model-server/tmp' });
   });
 
+  it('passes extra environment variables to the handler, sorted', () => {
+    const { container } = synth({ env: { REDIS_PORT: '6379', REDIS_HOST: 'cache.ml.svc' } });
+    expect(container.env.slice(-2)).toEqual([{ name: 'REDIS_HOST', value: 'cache.ml.svc' }, { name: 'REDIS_PORT', value: '6379' }]);
+  });
+
   it('drains before stopping, with a grace period covering the response timeout', () => {
     const { pod, container } = synth({ responseTimeout: Duration.seconds(120) });
     expect(container.lifecycle.preStop.exec.command).toEqual(['/bin/sh', '-c', 'sleep 15']);
@@ -244,6 +249,8 @@ describe('TorchServeService', () => {
     [{ modelVersion: 'latest' }, "[TorchServeService.InvalidModelVersion] prod/intent: 'modelVersion' (\"latest\") must be a semantic version"],
     [{ namespace: undefined }, "[TorchServeService.InvalidNamespace] prod/intent: 'namespace' (undefined) must be a DNS-1123 label"],
     [{ nodeSelector: { 'bad key!': 'x' } }, "[TorchServeService.InvalidNodeSelector] prod/intent: 'nodeSelector' entry \"bad key!: x\""],
+    [{ env: { MODEL_NAME: 'x' } }, "[TorchServeService.InvalidEnv] prod/intent: 'env' must not set MODEL_NAME, which TorchServeService sets itself"],
+    [{ env: { API_TOKEN: 'abc' } }, "[TorchServeService.InvalidEnv] prod/intent: 'env' must not carry a secret value in API_TOKEN; mount a Secret instead"],
   ] as [Partial<TorchServeServiceProps>, string][])('throws at construction for %j', (props, message) => {
     expect(() => synth(props)).toThrow(message);
   });

@@ -112,6 +112,11 @@ export interface TorchServeServiceProps {
   readonly drainDelay?: Duration;
   /** What runs the pods; a Rollout needs a strategy from a CanaryRollout. @default WorkloadKind.DEPLOYMENT */
   readonly workload?: WorkloadKind;
+  /**
+   * Extra environment variables for the handler (e.g. the Redis cache's address). Names the
+   * construct sets itself are refused, and secrets belong in Secrets, not here. @default {}
+   */
+  readonly env?: Record<string, string>;
 }
 
 const HOME = '/home/model-server';
@@ -462,6 +467,7 @@ export class TorchServeService extends Construct {
           { name: 'MODEL_NAME', value: p.modelName },
           { name: 'MODEL_VERSION', value: p.modelVersion },
           { name: 'GPU_MEMORY_FRACTION', value: String(p.gpuMemoryFraction) },
+          ...Object.entries(p.env).sort(([a], [b]) => a.localeCompare(b)).map(([name, value]) => ({ name, value })),
         ],
         resources: resources(p.cpu, p.memory, p.ephemeralStorage, p.gpuCount),
         // /ping answers 200 while the model is still loading, so startup and readiness ask the
@@ -556,6 +562,12 @@ export class TorchServeService extends Construct {
         fail('InvalidNodeSelector', `'nodeSelector' entry "${key}: ${value}" is not a valid label key and value`);
       }
     }
+    const reserved = ['TEMP', 'LOG_LOCATION', 'METRICS_LOCATION', 'MODEL_NAME', 'MODEL_VERSION', 'GPU_MEMORY_FRACTION'];
+    for (const [key, value] of Object.entries(props.env ?? {})) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) fail('InvalidEnv', `'env' name "${key}" must be a valid environment variable name`);
+      if (reserved.includes(key)) fail('InvalidEnv', `'env' must not set ${key}, which TorchServeService sets itself`);
+      if (/secret|password|token|bearer/i.test(key) && value !== '') fail('InvalidEnv', `'env' must not carry a secret value in ${key}; mount a Secret instead`);
+    }
     const startupTimeout = props.startupTimeout ?? Duration.minutes(5);
     const responseTimeout = props.responseTimeout ?? Duration.seconds(60);
     return {
@@ -584,6 +596,7 @@ export class TorchServeService extends Construct {
       allowSpot: props.allowSpot ?? false,
       drainDelay: props.drainDelay ?? Duration.seconds(15),
       workload: props.workload ?? WorkloadKind.DEPLOYMENT,
+      env: props.env ?? {},
     };
   }
 }
@@ -612,6 +625,7 @@ interface ResolvedProps extends TorchServeServiceProps {
   readonly allowSpot: boolean;
   readonly drainDelay: Duration;
   readonly workload: WorkloadKind;
+  readonly env: Record<string, string>;
 }
 
 function sortKeys(map: Record<string, string>): Record<string, string> {
