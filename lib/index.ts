@@ -7,3 +7,5 @@ export * from './isolation';
 export * from './policy';
 export * from './release';
 export * from './gitops';
+export * from './autoscaling';
+export * from './monitoring';

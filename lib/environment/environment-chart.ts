@@ -7,6 +7,8 @@ import { ModelNetworkPolicy, NamespaceGuardrails } from '../isolation';
 import { parseQuantity } from '../private/quantity';
 import { LABEL_COMPONENT, LABEL_MANAGED_BY, LABEL_PART_OF, MANAGED_BY } from '../private/labels';
 import { toResourceName } from '../private/names';
+import { GpuAutoscaler, ScalingBackend } from '../autoscaling';
+import { GpuMetrics, MonitoringBundle } from '../monitoring';
 import { CanaryRollout, GatewayApiPluginAccess, ReleaseStrategy, ReleaseType } from '../release';
 import { ModelArchive, TorchServeService, WorkloadKind } from '../torchserve';
 
@@ -29,6 +31,13 @@ function defaultGatewayNamespace(gateway: GatewayConfig): string {
         default: return 'kong';
       }
   }
+}
+
+/** Where the environment's GPU metrics come from (monitoring.gpuMetrics; DCGM by default). */
+function gpuMetricsOf(env: EnvironmentConfig): GpuMetrics {
+  const gpu = env.monitoring?.gpuMetrics;
+  if (gpu?.source === 'torchserve') return GpuMetrics.torchServe();
+  return gpu?.dcgmHonorLabels ? GpuMetrics.dcgm({ namespaceLabel: 'namespace', podLabel: 'pod' }) : GpuMetrics.dcgm();
 }
 
 function releaseStrategy(config: EnvironmentConfig['strategy']): ReleaseStrategy {
@@ -74,6 +83,10 @@ export class EnvironmentChart extends Chart {
   public readonly releases: ReadonlyMap<string, CanaryRollout>;
   /** Whether a canary here needs the Argo Rollouts Gateway API plugin installed. */
   public readonly usesGatewayApiPlugin: boolean;
+  /** The models' autoscalers, keyed by TorchServe model name; empty without `autoscaling`. */
+  public readonly autoscalers: ReadonlyMap<string, GpuAutoscaler>;
+  /** The models' monitoring, keyed by TorchServe model name; empty without `monitoring`. */
+  public readonly monitoring: ReadonlyMap<string, MonitoringBundle>;
 
   constructor(scope: Construct, id: string, props: EnvironmentChartProps) {
     const env = props.fleet.environments[props.environment];
@@ -131,10 +144,67 @@ export class EnvironmentChart extends Chart {
         allowSpot: env.placement.spot,
         iamRoleArn: env.serviceAccount.roleArn,
         workload: strategy.needsRollout ? WorkloadKind.ROLLOUT : WorkloadKind.DEPLOYMENT,
+        maxReplicas: Math.max(env.replicas, env.autoscaling?.maxReplicas ?? 0),
       }));
     }
     this.services = services;
     this.routes = env.gateway ? this.addGateway(props.fleet.name, env.namespace, gatewayFor(env.gateway, strategy), strategy) : new Map();
+
+    const gpuMetrics = gpuMetricsOf(env);
+    const autoscalers = new Map<string, GpuAutoscaler>();
+    const scaling = env.autoscaling;
+    if (scaling) {
+      for (const service of this.services.values()) {
+        autoscalers.set(service.modelName, new GpuAutoscaler(this, `${service.name}-autoscaler`, {
+          service,
+          backend: scaling.backend as ScalingBackend,
+          minReplicas: scaling.minReplicas ?? env.replicas,
+          maxReplicas: scaling.maxReplicas,
+          prometheusUrl: scaling.prometheusUrl,
+          cpuUtilization: scaling.cpuUtilization,
+          memoryUtilization: scaling.memoryUtilization,
+          queueWaitTarget: Duration.millis(scaling.queueWaitTargetMs),
+          gpuUtilization: scaling.gpuUtilization,
+          gpuMetrics: scaling.gpuUtilization !== undefined ? gpuMetrics : undefined,
+          scaleUpStabilization: Duration.seconds(scaling.scaleUp.stabilizationSeconds),
+          scaleUpPods: scaling.scaleUp.pods,
+          scaleUpPeriod: Duration.seconds(scaling.scaleUp.periodSeconds),
+          scaleDownStabilization: Duration.seconds(scaling.scaleDown.stabilizationSeconds),
+          scaleDownPods: scaling.scaleDown.pods,
+          scaleDownPeriod: Duration.seconds(scaling.scaleDown.periodSeconds),
+          peakHours: scaling.peakHours,
+        }));
+      }
+    }
+    this.autoscalers = autoscalers;
+    const bundles = new Map<string, MonitoringBundle>();
+    const monitoring = env.monitoring;
+    if (monitoring) {
+      for (const service of this.services.values()) {
+        bundles.set(service.modelName, new MonitoringBundle(this, `${service.name}-monitoring`, {
+          service,
+          route: this.routes.get(service.modelName),
+          requestAlerts: monitoring.requestAlerts,
+          environment: props.environment,
+          runbookBaseUrl: monitoring.runbookBaseUrl,
+          prometheusSelectorLabels: monitoring.prometheusSelectorLabels,
+          scrapeInterval: Duration.seconds(monitoring.scrapeIntervalSeconds),
+          gpuMetrics,
+          latencyThreshold: Duration.millis(monitoring.thresholds.latencyP95Ms),
+          errorRatioThreshold: monitoring.thresholds.errorRatio,
+          gpuMemoryThreshold: monitoring.thresholds.gpuMemoryRatio,
+          podRestartsThreshold: monitoring.thresholds.podRestarts,
+          queueWaitThreshold: Duration.millis(monitoring.thresholds.queueWaitMs),
+          modelLoadingGracePeriod: Duration.minutes(monitoring.thresholds.modelLoadingMinutes),
+          hpaName: autoscalers.get(service.modelName)?.hpaName,
+          dashboardLabels: monitoring.dashboard.labels,
+          dashboardFolder: monitoring.dashboard.folder,
+          dashboardFolderAnnotation: monitoring.dashboard.folderAnnotation,
+          grafanaDatasource: monitoring.dashboard.datasource,
+        }));
+      }
+    }
+    this.monitoring = bundles;
 
     const releases = new Map<string, CanaryRollout>();
     const gates = env.strategy.gates;
@@ -174,9 +244,10 @@ export class EnvironmentChart extends Chart {
     }
     this.networkPolicies = policies;
 
-    // Every model may double during a rollout (surge, blue-green preview), so the quota allows it.
+    // Every model may double at its largest size during a rollout (surge, blue-green preview).
     const perPod = env.resources;
-    const pods = props.fleet.models.length * env.replicas * 2;
+    const ceiling = Math.max(env.replicas, env.autoscaling?.maxReplicas ?? 0);
+    const pods = props.fleet.models.length * ceiling * 2;
     new NamespaceGuardrails(this, 'Guardrails', {
       namespace: env.namespace,
       labels: { [LABEL_COMPONENT]: 'guardrails' },

@@ -216,6 +216,62 @@ const strategySchema = z.strictObject({
     .default({ maxErrorRate: 0.05, maxP95LatencyMs: 500, intervalSeconds: 60, count: 3, failureLimit: 1, prometheusAddress: 'http://prometheus-operated.monitoring.svc:9090' }),
 });
 
+const CRON = /^[0-9A-Za-z*,/-]+( [0-9A-Za-z*,/-]+){4}$/;
+const labelMap = z.record(
+  z.string().regex(LABEL_KEY_PATTERN, { message: 'must be a label key such as "release"' }),
+  z.string().regex(LABEL_VALUE_PATTERN, { message: 'must be a label value (quote "1" and "true")' }),
+);
+const scalingRulesSchema = (stabilizationSeconds: number, pods: number, periodSeconds: number) => z
+  .strictObject({
+    stabilizationSeconds: z.int().min(0).max(3600).default(stabilizationSeconds),
+    pods: z.int().min(1).max(1000).default(pods),
+    periodSeconds: z.int().min(1).max(1800).default(periodSeconds),
+  })
+  .prefault({});
+const autoscalingSchema = z.strictObject({
+  backend: z.enum(['keda', 'hpa-with-prometheus-adapter']).default('keda'),
+  minReplicas: z.int().min(1).max(1000).optional(),
+  maxReplicas: z.int().min(1).max(1000),
+  prometheusUrl: z.url({ protocol: /^https?$/, message: 'must be the http(s) URL of the Prometheus KEDA queries' }).optional(),
+  cpuUtilization: z.int().min(1).max(100).default(60),
+  memoryUtilization: z.int().min(1).max(100).default(70),
+  queueWaitTargetMs: z.int().min(1).max(60_000).default(100),
+  gpuUtilization: z.int().min(1).max(100).optional(),
+  scaleUp: scalingRulesSchema(60, 2, 180),
+  scaleDown: scalingRulesSchema(600, 1, 300),
+  peakHours: z.strictObject({
+    timezone: z.string().min(1, { message: 'must be an IANA time zone such as "Europe/Berlin"' }),
+    start: z.string().regex(CRON, { message: 'must be a five-field cron expression such as "0 7 * * 1-5"' }),
+    end: z.string().regex(CRON, { message: 'must be a five-field cron expression such as "0 20 * * 1-5"' }),
+    minReplicas: z.int().min(1).max(1000),
+  }).optional(),
+});
+const monitoringSchema = z.strictObject({
+  runbookBaseUrl: z.url({ protocol: /^https?$/, message: 'must be the http(s) URL of the README, e.g. "https://github.com/acme/model-serving"' })
+    .refine((url) => !url.includes('#'), { message: 'must not have a "#" fragment; each alert adds its own anchor' }),
+  prometheusSelectorLabels: labelMap.default({ release: 'kube-prometheus-stack' }),
+  scrapeIntervalSeconds: z.int().min(5).max(60).default(30),
+  requestAlerts: z.boolean().default(true),
+  gpuMetrics: z.strictObject({
+    source: z.enum(['dcgm', 'torchserve']).default('dcgm'),
+    dcgmHonorLabels: z.boolean().default(false),
+  }).prefault({}),
+  thresholds: z.strictObject({
+    latencyP95Ms: z.int().min(1).max(600_000).default(500),
+    errorRatio: z.number().gt(0).lt(1).default(0.05),
+    gpuMemoryRatio: z.number().gt(0).lt(1).default(0.9),
+    podRestarts: z.int().min(1).max(1000).default(3),
+    queueWaitMs: z.int().min(1).max(600_000).default(250),
+    modelLoadingMinutes: z.int().min(5).max(1440).default(15),
+  }).prefault({}),
+  dashboard: z.strictObject({
+    folder: z.string().min(1).max(255).optional(),
+    datasource: z.string().min(1).default('Prometheus'),
+    labels: labelMap.default({ grafana_dashboard: '1' }),
+    folderAnnotation: z.string().regex(LABEL_KEY_PATTERN).default('grafana_folder'),
+  }).prefault({}),
+});
+
 const environmentSchema = z.strictObject({
   stage: z.enum(['staging', 'production']),
   namespace: dnsLabel,
@@ -231,6 +287,8 @@ const environmentSchema = z.strictObject({
   gateway: gatewaySchema.optional(),
   network: networkSchema.default({ monitoringNamespaces: ['monitoring'], managementCidrs: [], objectStorageCidrs: ['0.0.0.0/0'] }),
   strategy: strategySchema.prefault({}),
+  autoscaling: autoscalingSchema.optional(),
+  monitoring: monitoringSchema.optional(),
 });
 
 const argocdSchema = z.strictObject({
@@ -317,6 +375,27 @@ export const fleetSchema = z
             message: 'needs per-route request metrics for its analysis, which gateway-api (nginx-gateway-fabric) does not export (NGINX Plus only); use rolling, or another implementation',
           });
         }
+      }
+      const scaling = env.autoscaling;
+      if (scaling) {
+        const at = (...key: (string | number)[]) => ['environments', name, 'autoscaling', ...key];
+        const floor = scaling.minReplicas ?? env.replicas;
+        if (floor > scaling.maxReplicas) {
+          ctx.addIssue({ code: 'custom', path: at(scaling.minReplicas === undefined ? 'maxReplicas' : 'minReplicas'), message: `minReplicas (${floor}${scaling.minReplicas === undefined ? ', from replicas' : ''}) must not exceed maxReplicas (${scaling.maxReplicas})` });
+        }
+        if (scaling.peakHours) {
+          if (scaling.backend !== 'keda') ctx.addIssue({ code: 'custom', path: at('peakHours'), message: 'needs backend "keda" (a KEDA cron trigger); prometheus-adapter cannot schedule a floor' });
+          if (scaling.peakHours.minReplicas <= floor || scaling.peakHours.minReplicas > scaling.maxReplicas) {
+            ctx.addIssue({ code: 'custom', path: at('peakHours', 'minReplicas'), message: `must be above minReplicas (${floor}) and at most maxReplicas (${scaling.maxReplicas})` });
+          }
+        }
+        if (scaling.prometheusUrl && scaling.backend !== 'keda') ctx.addIssue({ code: 'custom', path: at('prometheusUrl'), message: 'applies only to backend "keda"; prometheus-adapter has its own Prometheus URL' });
+      }
+      if (env.monitoring && env.monitoring.requestAlerts && !env.gateway) {
+        ctx.addIssue({ code: 'custom', path: ['environments', name, 'monitoring', 'requestAlerts'], message: 'latency and error alerts come from the gateway; this environment has none, so set requestAlerts: false' });
+      }
+      if (env.monitoring?.requestAlerts && env.gateway?.kind === 'gateway-api' && env.gateway.implementation === 'nginx-gateway-fabric') {
+        ctx.addIssue({ code: 'custom', path: ['environments', name, 'monitoring', 'requestAlerts'], message: 'NGINX Gateway Fabric exports no per-route request metrics (only with NGINX Plus); set requestAlerts: false to go without latency and error alerts' });
       }
       if (!env.gateway && !env.network.gatewayNamespaces) {
         ctx.addIssue({

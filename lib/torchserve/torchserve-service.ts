@@ -70,6 +70,8 @@ export interface TorchServeServiceProps {
   readonly modelFetcherImage?: string;
   /** Pods to run. @default 1 */
   readonly replicas?: number;
+  /** The most pods an autoscaler may run; anti-affinity applies from two. @default - `replicas` */
+  readonly maxReplicas?: number;
   /** GPUs per pod (`nvidia.com/gpu`); 0 runs on CPU. @default 1 */
   readonly gpuCount?: number;
   /** Ephemeral storage per pod: the copied archive, its unpacked copy, logs and caches. @default '20Gi' */
@@ -412,7 +414,7 @@ export class TorchServeService extends Construct {
             }],
           },
         },
-      ...(p.replicas >= 2
+      ...(Math.max(p.replicas, p.maxReplicas ?? 0) >= 2
         ? {
           podAntiAffinity: {
             preferredDuringSchedulingIgnoredDuringExecution: [{
