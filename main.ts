@@ -8,13 +8,15 @@ import { parseArgs } from 'node:util';
 import { FleetConfigError, loadFleet } from './lib/fleet';
 import { recoverInterruptedSwap, synthesizeFleet } from './lib/output';
 import { ValidationError } from './lib/private/validation-error';
+import { RegistryError, registryBesideFleet } from './lib/registry';
 
 const USAGE = `Usage: node --import tsx main.ts [--config <fleet file>]
 
 Synthesizes every environment of the fleet file into <outdir>/<environment>/.
   --config, -c <file>  the fleet file (default: $SERVING_CONFIG, else serving.yaml)
   --help, -h           show this help
-The output folder is $CDK8S_OUTDIR (set by "cdk8s synth -o DIR"), else dist.`;
+The output folder is $CDK8S_OUTDIR (set by "cdk8s synth -o DIR"), else dist.
+The model registry is $MODEL_REGISTRY, else registry.yaml beside the fleet file, if present.`;
 
 function main(argv: string[]): number {
   let values: { config?: string; help?: boolean };
@@ -33,11 +35,12 @@ function main(argv: string[]): number {
   try {
     recoverInterruptedSwap(outdir);
     const fleet = loadFleet(configFile);
-    const result = synthesizeFleet({ fleet, outdir });
+    const registry = registryBesideFleet(configFile, process.env.MODEL_REGISTRY);
+    const result = synthesizeFleet({ fleet, outdir, registry });
     console.error(`model-serving: ${result.manifests} manifests for ${result.environments.length} environments (${result.environments.join(', ')}) in ${outdir}/`);
     return 0;
   } catch (error) {
-    if (error instanceof FleetConfigError || error instanceof ValidationError) {
+    if (error instanceof FleetConfigError || error instanceof ValidationError || error instanceof RegistryError) {
       console.error(`error: ${error.message}\nNothing was written; ${outdir}/ is unchanged.`);
       return 1;
     }

@@ -3,9 +3,11 @@
 import { Command, CommanderError } from 'commander';
 import { FleetConfigError } from '../lib/fleet';
 import { ValidationError } from '../lib/private/validation-error';
+import { RegistryError } from '../lib/registry';
 import { CliError } from './cli-error';
 import { registerCompose } from './commands/compose';
 import { registerDiff } from './commands/diff';
+import { registerModelCommands } from './commands/model';
 import { registerSynth } from './commands/synth';
 import { registerValidate } from './commands/validate';
 
@@ -16,6 +18,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerSynth(program);
+  registerModelCommands(program);
   registerCompose(program);
   registerDiff(program);
   registerValidate(program);
@@ -33,7 +36,7 @@ export async function run(argv: string[]): Promise<number> {
       // Help and version exit 0; usage errors (already printed by commander) exit 2.
       return error.exitCode === 0 ? 0 : 2;
     }
-    if (error instanceof CliError || error instanceof FleetConfigError || error instanceof ValidationError) {
+    if (error instanceof CliError || error instanceof FleetConfigError || error instanceof ValidationError || error instanceof RegistryError) {
       console.error(`error: ${error.message}`);
       return error instanceof CliError ? error.exitCode : 1;
     }

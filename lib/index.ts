@@ -9,3 +9,5 @@ export * from './release';
 export * from './gitops';
 export * from './autoscaling';
 export * from './monitoring';
+export * from './registry';
+export * from './packaging';

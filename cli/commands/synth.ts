@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadFleet } from '../../lib/fleet';
 import { synthesizeFleet } from '../../lib/output';
+import { registryBesideFleet } from '../../lib/registry';
 import type { GlobalOptions } from '../global-options';
 
 /** `model-serving synth`: the same as `npm run synth`, from the CLI. */
@@ -9,9 +10,12 @@ export function registerSynth(program: Command): void {
     .command('synth')
     .description('synthesize every environment of the fleet file into the output folder, atomically')
     .option('-o, --output <dir>', 'output folder', process.env.CDK8S_OUTDIR ?? 'dist')
-    .action((options: { output: string }, command: Command) => {
+    .option('--registry <file>', 'the model registry (default: $MODEL_REGISTRY, else registry.yaml beside the fleet file, if present)')
+    .action((options: { output: string; registry?: string }, command: Command) => {
       const { config } = command.optsWithGlobals<GlobalOptions>();
-      const result = synthesizeFleet({ fleet: loadFleet(config), outdir: options.output });
+      const fleet = loadFleet(config);
+      const registry = registryBesideFleet(config, options.registry ?? process.env.MODEL_REGISTRY);
+      const result = synthesizeFleet({ fleet, outdir: options.output, registry });
       console.error(`model-serving: ${result.manifests} manifests for ${result.environments.length} environments (${result.environments.join(', ')}) in ${options.output}/`);
     });
 }

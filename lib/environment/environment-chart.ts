@@ -66,6 +66,11 @@ export interface EnvironmentChartProps {
   readonly fleet: FleetConfig;
   /** Which of `fleet.environments` this chart renders. */
   readonly environment: string;
+  /**
+   * The version and archive of each model here (see `deployedReleases`).
+   * @default - each model's `version` and `mar` from the fleet file
+   */
+  readonly releases?: Readonly<Record<string, { readonly version: string; readonly mar: string }>>;
 }
 
 /**
@@ -116,12 +121,13 @@ export class EnvironmentChart extends Chart {
     const strategy = releaseStrategy(env.strategy);
     const services = new Map<string, TorchServeService>();
     for (const model of props.fleet.models) {
+      const release = props.releases?.[model.name] ?? { version: model.version, mar: model.mar };
       services.set(model.name, new TorchServeService(this, toResourceName(model.name), {
         namespace: env.namespace,
         partOf: props.fleet.name,
         modelName: model.name,
-        modelVersion: model.version,
-        modelArchive: ModelArchive.fromUri(model.mar),
+        modelVersion: release.version,
+        modelArchive: ModelArchive.fromUri(release.mar),
         handler: model.handler,
         image: `${props.fleet.image.repository}:${props.fleet.image.tag}`,
         modelFetcherImage: `${props.fleet.modelFetcher.repository}:${props.fleet.modelFetcher.tag}`,

@@ -289,6 +289,8 @@ const environmentSchema = z.strictObject({
   strategy: strategySchema.prefault({}),
   autoscaling: autoscalingSchema.optional(),
   monitoring: monitoringSchema.optional(),
+  /** Versions pinned by `model-serving deploy`, per model; they must be promoted to the stage. */
+  versions: z.record(z.string(), z.string().regex(SEMVER, { message: 'must be a semantic version such as "1.0.0"' })).optional(),
 });
 
 const argocdSchema = z.strictObject({
@@ -356,6 +358,11 @@ export const fleetSchema = z
         });
       }
       namespaces.set(env.namespace, name);
+      for (const model of Object.keys(env.versions ?? {})) {
+        if (!fleet.models.some((m) => m.name === model)) {
+          ctx.addIssue({ code: 'custom', path: ['environments', name, 'versions', model], message: `pins a model the fleet does not define; models: ${fleet.models.map((m) => m.name).join(', ')}` });
+        }
+      }
       if (RESERVED_FOLDERS.includes(name)) {
         ctx.addIssue({ code: 'custom', path: ['environments', name], message: `is reserved for an output folder (${RESERVED_FOLDERS.join(', ')}); rename the environment` });
       }

@@ -4,6 +4,7 @@ import { App, Chart, YamlOutputType } from 'cdk8s';
 import { stringify } from 'yaml';
 import { EnvironmentChart } from '../environment';
 import type { FleetConfig } from '../fleet';
+import { type ModelRegistry, deployedReleases } from '../registry';
 import { LABEL_MANAGED_BY, LABEL_PART_OF, MANAGED_BY } from '../private/labels';
 import { ArgoCdApplication } from '../gitops';
 import { GatewayApiPluginConfig, ReleaseType } from '../release';
@@ -18,7 +19,15 @@ export interface SynthesizeFleetOptions {
   readonly fleet: FleetConfig;
   /** The output folder; each environment becomes `<outdir>/<environment>/`. */
   readonly outdir: string;
+  /**
+   * The model registry, which decides each environment's model versions.
+   * @default - the versions in the fleet file
+   */
+  readonly registry?: ModelRegistry;
 }
+
+/** Output folder of `model-serving model package` Jobs; kept across synths. */
+export const PACKAGING_FOLDER = 'packaging';
 
 /** What {@link synthesizeFleet} wrote. */
 export interface SynthesizeFleetResult {
@@ -42,7 +51,8 @@ export function synthesizeFleet(options: SynthesizeFleetOptions): SynthesizeFlee
     const environments = Object.keys(options.fleet.environments).sort();
     // One folder per chart, one file per object: a PR diff shows each object on its own.
     const app = new App({ outdir: staging, yamlOutputType: YamlOutputType.FOLDER_PER_CHART_FILE_PER_RESOURCE });
-    const charts = environments.map((environment) => new EnvironmentChart(app, environment, { fleet: options.fleet, environment }));
+    const releases = deployedReleases(options.fleet, options.registry);
+    const charts = environments.map((environment) => new EnvironmentChart(app, environment, { fleet: options.fleet, environment, releases: releases[environment] }));
     const folders = [...environments];
     const chartLabels = { [LABEL_PART_OF]: options.fleet.name, [LABEL_MANAGED_BY]: MANAGED_BY };
     if (charts.some((chart) => chart.usesGatewayApiPlugin)) {
@@ -75,6 +85,9 @@ export function synthesizeFleet(options: SynthesizeFleetOptions): SynthesizeFlee
     for (const folder of folders) {
       manifests += writeKustomization(path.join(staging, folder));
     }
+    // Packaging Jobs are written by their own command, not derived from the fleet file.
+    const packaging = path.join(outdir, PACKAGING_FOLDER);
+    if (fs.existsSync(packaging)) fs.cpSync(packaging, path.join(staging, PACKAGING_FOLDER), { recursive: true });
     swapInto(staging, outdir);
     return { environments, manifests };
   } finally {

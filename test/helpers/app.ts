@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadFleet, parseFleet } from '../../lib/fleet';
 import { synthesizeFleet } from '../../lib/output';
+import { registryBesideFleet } from '../../lib/registry';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const DEFAULT_FLEET = path.join(REPO_ROOT, 'serving.yaml');
@@ -19,7 +20,9 @@ export function tempDir(prefix = 'model-serving-test-'): string {
 export function synthToTemp(fleet: { file?: string; text?: string } = { file: DEFAULT_FLEET }): string {
   const config = fleet.text !== undefined ? parseFleet(fleet.text) : loadFleet(fleet.file ?? DEFAULT_FLEET);
   const outdir = path.join(tempDir(), 'dist');
-  synthesizeFleet({ fleet: config, outdir });
+  // As the app does: the registry beside a fleet file decides versions; inline fleets have none.
+  const registry = fleet.text !== undefined ? undefined : registryBesideFleet(fleet.file ?? DEFAULT_FLEET);
+  synthesizeFleet({ fleet: config, outdir, registry });
   return outdir;
 }
 

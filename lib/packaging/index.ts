@@ -1,0 +1,2 @@
+export * from './model-packaging-job';
+export * from './write-packaging-job';
