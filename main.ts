@@ -10,7 +10,7 @@ import { recoverInterruptedSwap, synthesizeFleet } from './lib/output';
 import { ValidationError } from './lib/private/validation-error';
 import { RegistryError, registryBesideFleet } from './lib/registry';
 
-const USAGE = `Usage: node --import tsx main.ts [--config <fleet file>]
+const USAGE = `Usage: npm run synth -- [--config <fleet file>]    (node bin/run-ts.mjs main.ts [--config <fleet file>])
 
 Synthesizes every environment of the fleet file into <outdir>/<environment>/.
   --config, -c <file>  the fleet file (default: $SERVING_CONFIG, else serving.yaml)

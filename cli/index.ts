@@ -7,8 +7,9 @@ import { RegistryError } from '../lib/registry';
 import { CliError } from './cli-error';
 import { registerCompose } from './commands/compose';
 import { registerDiff } from './commands/diff';
-import { registerModelCommands } from './commands/model';
+import { registerDeploy } from './commands/deploy';
 import { registerSynth } from './commands/synth';
+import { registerModelCommands } from './commands/model';
 import { registerValidate } from './commands/validate';
 
 export function buildProgram(): Command {
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerSynth(program);
+  registerDeploy(program);
   registerModelCommands(program);
   registerCompose(program);
   registerDiff(program);
@@ -42,10 +44,4 @@ export async function run(argv: string[]): Promise<number> {
     }
     throw error;
   }
-}
-
-if (require.main === module) {
-  run(process.argv.slice(2)).then((status) => {
-    process.exitCode = status;
-  });
 }

@@ -11,3 +11,6 @@ export * from './autoscaling';
 export * from './monitoring';
 export * from './registry';
 export * from './packaging';
+export * from './cache';
+export * from './operations';
+export * from './review';

@@ -6,14 +6,14 @@
 //   a. `npx cdk8s synth` of a trivial app (one cdk8s-plus-28 Deployment)     cwd .bench/trivial
 //   b. `npx cdk8s synth` of the default fleet (serving.yaml)                   cwd repo root
 //   c. `node trivial.js` alone
-//   d. the app command alone, `node --import tsx main.ts`, default fleet
+//   d. the app command alone, `node bin/run-ts.mjs main.ts`, default fleet
 //   e. the app command on a generated fleet of 100 models x 3 environments
 //   f. the app command on a generated fleet of 50 models x 3 environments
-//   g. d with tsx's transform cache disabled (TSX_DISABLE_CACHE=1): a fresh CI machine's first run
+//   g. d with no bundle yet (a fresh build folder each run): a fresh clone's first run
 //   h. the filesystem floor: plain node creating as many files of the same size as e wrote
-// Each measurement gets one untimed warm-up run first (tsx's transform cache is warm in any
-// repeated use); its time is reported as "cold" (for d it is truly cold only when tsx's cache
-// under the OS temp folder is empty: g measures that case on every run). Peak RSS comes from a preload
+// Each measurement gets one untimed warm-up run first (the app's bundle in .build/ exists in any
+// repeated use); its time is reported as "cold" (for d that is cold only when .build/ is stale:
+// g measures a missing bundle on every run). Peak RSS comes from a preload
 // (scripts/bench/report-rss.mjs), applied to every plain-node run alike; main.ts is unchanged.
 //
 // Prints a Markdown table for the README and the targets with PASS/FAIL. Exits 0 unless
@@ -201,7 +201,7 @@ function rel(p) {
 
 function childEnv(extra) {
   const env = { ...process.env, NPM_CONFIG_UPDATE_NOTIFIER: 'false', NO_UPDATE_NOTIFIER: '1' };
-  for (const key of ['SERVING_CONFIG', 'CDK8S_OUTDIR', 'BENCH_RSS_FILE', 'TSX_DISABLE_CACHE']) delete env[key];
+  for (const key of ['SERVING_CONFIG', 'CDK8S_OUTDIR', 'BENCH_RSS_FILE', 'MODEL_SERVING_BUILD_DIR']) delete env[key];
   return { ...env, ...extra };
 }
 
@@ -209,7 +209,7 @@ function defineMeasurements({ launcher, fleets }) {
   const cdk8s = launcher === 'npx' ? { cmd: 'npx', pre: ['cdk8s'] } : { cmd: path.join(ROOT, 'node_modules', '.bin', 'cdk8s'), pre: [] };
   const launcherText = launcher === 'npx' ? 'npx cdk8s synth' : 'node_modules/.bin/cdk8s synth';
   const synth = (outdir) => [...cdk8s.pre, 'synth', '--check-upgrade', 'false', '-o', outdir];
-  const app = ['--import', 'tsx', 'main.ts'];
+  const app = [path.join('bin', 'run-ts.mjs'), 'main.ts'];
   const fleetFile = (models) => path.relative(ROOT, fleets[models]);
   return [
     {
@@ -236,7 +236,7 @@ function defineMeasurements({ launcher, fleets }) {
     },
     {
       id: 'd',
-      label: '`node --import tsx main.ts` alone, default fleet',
+      label: '`node bin/run-ts.mjs main.ts` (the app command) alone, default fleet',
       cwd: ROOT,
       rss: true,
       build: (outdir) => ({ cmd: process.execPath, args: app, env: { CDK8S_OUTDIR: outdir } }),
@@ -262,10 +262,10 @@ function defineMeasurements({ launcher, fleets }) {
     },
     {
       id: 'g',
-      label: 'd without tsx\'s transform cache (`TSX_DISABLE_CACHE=1`, a fresh CI machine)',
+      label: 'd with no bundle yet (a fresh clone\'s first run: esbuild bundles, then runs)',
       cwd: ROOT,
       rss: true,
-      build: (outdir) => ({ cmd: process.execPath, args: app, env: { CDK8S_OUTDIR: outdir, TSX_DISABLE_CACHE: '1' } }),
+      build: (outdir) => ({ cmd: process.execPath, args: app, env: { CDK8S_OUTDIR: outdir, MODEL_SERVING_BUILD_DIR: `${outdir}.build` } }),
       check: checkFleet(['staging', 'production'], 1),
     },
     {
@@ -435,7 +435,7 @@ function report({ options, meta, results, targets, linearity }) {
 async function main() {
   const options = parseOptions(process.argv.slice(2));
   if (!fs.existsSync(path.join(ROOT, 'main.ts'))) fail('main.ts is missing: nothing to benchmark yet');
-  for (const dep of ['cdk8s', 'cdk8s-plus-28', 'constructs', 'cdk8s-cli', 'tsx', 'yaml']) {
+  for (const dep of ['cdk8s', 'cdk8s-plus-28', 'constructs', 'cdk8s-cli', 'esbuild', 'yaml']) {
     if (!fs.existsSync(path.join(ROOT, 'node_modules', dep, 'package.json'))) fail(`node_modules/${dep} is missing: run npm ci first`);
   }
   const nproc = spawnSync('nproc', { encoding: 'utf8' }).stdout?.trim() || String(os.availableParallelism?.() ?? os.cpus().length);

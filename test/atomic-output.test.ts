@@ -22,7 +22,7 @@ function bigFleet(count: number): string {
 
 function killAfter(args: string[], env: Record<string, string>, delayMs: number): Promise<void> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'main.ts'), ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: 'ignore' });
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'run-ts.mjs'), 'main.ts', ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: 'ignore' });
     const timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
     child.on('exit', () => {
       clearTimeout(timer);

@@ -53,7 +53,7 @@ interface Run { status: number | null; stderr: string }
 
 function runAsync(args: string[], env: Record<string, string>): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'main.ts'), ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'run-ts.mjs'), 'main.ts', ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env } });
     let stderr = '';
     child.stderr.on('data', (chunk) => { stderr += chunk; });
     child.on('close', (status) => resolve({ status, stderr }));

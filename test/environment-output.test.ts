@@ -52,7 +52,7 @@ describe.each(environments)('dist/%s', (environment) => {
   });
 
   it('has every Service, PDB and probe point at pods and ports that exist', () => {
-    const workloads = manifests.filter((m) => m.kind === 'Deployment');
+    const workloads = manifests.filter((m) => ['Deployment', 'StatefulSet', 'Rollout'].includes(m.kind));
     const matches = (selector: Record<string, string>, labels: Record<string, string>) =>
       Object.entries(selector).every(([k, v]) => labels[k] === v);
     const podsFor = (selector: Record<string, string>) => workloads.filter((w) => matches(selector, w.spec.template.metadata.labels));
@@ -75,7 +75,7 @@ describe.each(environments)('dist/%s', (environment) => {
           if (probe?.httpGet) expect(ports).toContain(probe.httpGet.port);
         }
       }
-      for (const volume of spec.volumes.filter((v: { configMap?: unknown }) => v.configMap)) {
+      for (const volume of (spec.volumes ?? []).filter((v: { configMap?: unknown }) => v.configMap)) {
         expect(manifests.some((m) => m.kind === 'ConfigMap' && m.metadata.name === volume.configMap.name)).toBe(true);
       }
     }

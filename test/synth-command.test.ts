@@ -14,7 +14,7 @@ function writeFleet(dir: string, name: string, edit?: (doc: ReturnType<typeof pa
   return file;
 }
 
-describe('the synth command (node --import tsx main.ts)', () => {
+describe('the synth command (node bin/run-ts.mjs main.ts)', () => {
   it('writes one Kustomize folder per environment into CDK8S_OUTDIR', () => {
     const outdir = path.join(tempDir(), 'out');
     const run = runApp([], { CDK8S_OUTDIR: outdir });
@@ -69,7 +69,7 @@ describe('the synth command (node --import tsx main.ts)', () => {
     const unknown = runApp(['--confg', 'serving.yaml'], { CDK8S_OUTDIR: outdir });
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toContain("error: Unknown option '--confg'");
-    expect(unknown.stderr).toContain('Usage: node --import tsx main.ts [--config <fleet file>]');
+    expect(unknown.stderr).toContain('Usage: npm run synth -- [--config <fleet file>]');
   });
 
   it('prints its usage with --help', () => {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { type FleetConfig, loadFleet } from '../../lib/fleet';
 import { fetchArchiveCommand, renderLocalCompose } from '../../lib/operations';
+import { deployedReleases, registryBesideFleet } from '../../lib/registry';
 import { toResourceName } from '../../lib/private/names';
 import { CliError } from '../cli-error';
 import type { GlobalOptions } from '../global-options';
@@ -13,6 +14,7 @@ interface ComposeOptions {
   readonly gpu: boolean;
   readonly model?: string;
   readonly image?: string;
+  readonly registry?: string;
 }
 
 /**
@@ -29,6 +31,7 @@ export function registerCompose(program: Command): void {
     .option('--gpu', 'reserve the environment\'s GPUs through the NVIDIA container runtime', false)
     .option('-m, --model <name>', 'only this model (default: every model)')
     .option('--image <ref>', 'another TorchServe image, such as a CPU build (default: the fleet\'s image)')
+    .option('--registry <file>', 'the model registry, which decides the versions (default: $MODEL_REGISTRY, else registry.yaml beside the fleet file, if present)')
     .action((options: ComposeOptions, command: Command) => {
       const { config } = command.optsWithGlobals<GlobalOptions>();
       const fleet = loadFleet(config);
@@ -47,9 +50,12 @@ export function registerCompose(program: Command): void {
       if (options.image !== undefined && (/\s/.test(options.image) || imageTag === undefined || imageTag === 'latest')) {
         throw new CliError(`--image "${options.image}" must be repository:tag with a pinned tag, such as pytorch/torchserve:0.12.0-cpu`);
       }
+      // The versions the environment deploys, as synth decides them.
+      const registry = registryBesideFleet(config, options.registry ?? process.env.MODEL_REGISTRY);
       const compose = renderLocalCompose({
         fleet,
         environment,
+        releases: deployedReleases(fleet, registry)[environment],
         gpu: options.gpu,
         model: options.model,
         image: options.image,

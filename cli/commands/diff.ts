@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { loadFleet } from '../../lib/fleet';
 import { synthesizeFleet } from '../../lib/output';
+import { registryBesideFleet } from '../../lib/registry';
 import { diffManifests, readManifestDirectory, readManifestsAtRef, renderDiffMarkdown } from '../../lib/review';
 import { CliError } from '../cli-error';
 import type { GlobalOptions } from '../global-options';
@@ -12,6 +13,7 @@ import type { GlobalOptions } from '../global-options';
 interface DiffOptions {
   readonly base?: string;
   readonly dist: string;
+  readonly registry?: string;
 }
 
 /**
@@ -25,9 +27,12 @@ export function registerDiff(program: Command): void {
     .description('compare a fresh synthesis with the committed output folder, or with the output folder at a git ref, as Markdown for a pull request')
     .option('-b, --base <ref>', 'compare with the output folder at this git revision (default: the folder on disk)')
     .option('-d, --dist <dir>', 'the output folder', 'dist')
+    .option('--registry <file>', 'the model registry, which decides the versions (default: $MODEL_REGISTRY, else registry.yaml beside the fleet file, if present)')
     .action((options: DiffOptions, command: Command) => {
       const { config } = command.optsWithGlobals<GlobalOptions>();
       const fleet = loadFleet(config);
+      // Synthesized as "model-serving synth" does, so an unchanged fleet shows no difference.
+      const registry = registryBesideFleet(config, options.registry ?? process.env.MODEL_REGISTRY);
 
       let base;
       let baseLabel: string;
@@ -46,7 +51,7 @@ export function registerDiff(program: Command): void {
       const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'model-serving-diff-'));
       try {
         const outdir = path.join(temp, 'dist');
-        synthesizeFleet({ fleet, outdir });
+        synthesizeFleet({ fleet, outdir, registry });
         const diff = diffManifests(base, readManifestDirectory(outdir));
         process.stdout.write(renderDiffMarkdown(diff, { base: baseLabel, head: `a fresh synthesis of \`${path.basename(config)}\`` }));
       } finally {

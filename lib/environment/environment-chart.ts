@@ -8,6 +8,8 @@ import { parseQuantity } from '../private/quantity';
 import { LABEL_COMPONENT, LABEL_MANAGED_BY, LABEL_PART_OF, MANAGED_BY } from '../private/labels';
 import { toResourceName } from '../private/names';
 import { GpuAutoscaler, ScalingBackend } from '../autoscaling';
+import { RedisCache, RedisPersistence } from '../cache';
+import { ModelStoreBackup, modelStorePrefix } from '../operations';
 import { GpuMetrics, MonitoringBundle } from '../monitoring';
 import { CanaryRollout, GatewayApiPluginAccess, ReleaseStrategy, ReleaseType } from '../release';
 import { ModelArchive, TorchServeService, WorkloadKind } from '../torchserve';
@@ -119,6 +121,16 @@ export class EnvironmentChart extends Chart {
     });
 
     const strategy = releaseStrategy(env.strategy);
+    const cache = env.redis
+      ? new RedisCache(this, 'PredictionCache', {
+        namespace: env.namespace,
+        partOf: props.fleet.name,
+        cpu: env.redis.cpu,
+        memory: env.redis.memory,
+        evictionPolicy: env.redis.evictionPolicy,
+        persistence: env.redis.persistence ? RedisPersistence.appendOnly(env.redis.persistence) : RedisPersistence.none(),
+      })
+      : undefined;
     const services = new Map<string, TorchServeService>();
     for (const model of props.fleet.models) {
       const release = props.releases?.[model.name] ?? { version: model.version, mar: model.mar };
@@ -151,9 +163,11 @@ export class EnvironmentChart extends Chart {
         iamRoleArn: env.serviceAccount.roleArn,
         workload: strategy.needsRollout ? WorkloadKind.ROLLOUT : WorkloadKind.DEPLOYMENT,
         maxReplicas: Math.max(env.replicas, env.autoscaling?.maxReplicas ?? 0),
+        env: cache?.connectionEnv(),
       }));
     }
     this.services = services;
+    for (const service of services.values()) cache?.allowFrom(service);
     this.routes = env.gateway ? this.addGateway(props.fleet.name, env.namespace, gatewayFor(env.gateway, strategy), strategy) : new Map();
 
     const gpuMetrics = gpuMetricsOf(env);
@@ -249,6 +263,22 @@ export class EnvironmentChart extends Chart {
       }));
     }
     this.networkPolicies = policies;
+    if (cache) for (const policy of policies.values()) policy.addEgress(cache.egressRule());
+    if (env.backup) {
+      new ModelStoreBackup(this, 'ModelStoreBackup', {
+        namespace: env.namespace,
+        partOf: props.fleet.name,
+        // The schema guarantees one bucket when no source is given.
+        source: env.backup.source ?? (modelStorePrefix(props.fleet.models.map((m) => m.mar)) as string),
+        destination: env.backup.destination,
+        iamRoleArn: env.backup.roleArn,
+        schedule: env.backup.schedule,
+        timeZone: env.backup.timeZone,
+        storageClass: env.backup.storageClass,
+        image: `${props.fleet.modelFetcher.repository}:${props.fleet.modelFetcher.tag}`,
+        objectStorageCidrs: env.network.objectStorageCidrs,
+      });
+    }
 
     // Every model may double at its largest size during a rollout (surge, blue-green preview).
     const perPod = env.resources;

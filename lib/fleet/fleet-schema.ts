@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { GatewayApiImplementation, GatewayFeature, GatewayKind, gatewayLabel, unsupportedReason } from '../gateway/gateway-kind';
+import { RedisEvictionPolicy } from '../cache/redis-cache';
+import { BackupStorageClass, modelStorePrefix } from '../operations/model-store-backup';
 import { cidrProblem } from '../private/cidr';
 import { DNS_LABEL_PATTERN, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, toResourceName } from '../private/names';
 import { QUANTITY_PATTERN, parseQuantity } from '../private/quantity';
@@ -272,6 +274,32 @@ const monitoringSchema = z.strictObject({
   }).prefault({}),
 });
 
+const S3_PREFIX = new RegExp(`^s3://${S3_BUCKET}/([A-Za-z0-9!_.*'()-]+/)*$`);
+const s3Prefix = z.string().regex(S3_PREFIX, { message: 'must be an S3 prefix ending in "/", such as "s3://betterprompts-model-backups/model-store/"' });
+const isTimeZone = (timeZone: string): boolean => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const backupSchema = z.strictObject({
+  destination: s3Prefix,
+  source: s3Prefix.optional(),
+  roleArn: z.string().regex(IAM_ROLE_ARN, { message: 'must be an IAM role ARN such as "arn:aws:iam::123456789012:role/model-backup"; the role reads the model store and writes the destination' }),
+  schedule: z.string().regex(/^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|[0-9A-Za-z*?/,-]+( [0-9A-Za-z*?/,-]+){4})$/, { message: 'must be a cron expression of five fields such as "17 3 * * *", or a macro such as "@daily"; the time zone goes in timeZone' }).default('17 3 * * *'),
+  timeZone: z.string().refine(isTimeZone, { message: 'must be an IANA time zone such as "Etc/UTC" or "Europe/Berlin"' }).default('Etc/UTC'),
+  storageClass: z.enum(BackupStorageClass).default(BackupStorageClass.STANDARD_IA),
+});
+const redisSchema = z.strictObject({
+  cpu: positiveQuantity.default('500m'),
+  memory: positiveQuantity.refine((v) => !isQuantity(v) || parseQuantity(v) >= 64 * 2 ** 20, { message: 'must be at least 64Mi; Redis needs room beyond its maxmemory' }).default('1Gi'),
+  persistence: z.strictObject({ size: positiveQuantity, storageClassName: dnsLabel.optional() }).optional(),
+  evictionPolicy: z.enum(RedisEvictionPolicy).default(RedisEvictionPolicy.ALLKEYS_LRU),
+});
+
 const environmentSchema = z.strictObject({
   stage: z.enum(['staging', 'production']),
   namespace: dnsLabel,
@@ -289,6 +317,8 @@ const environmentSchema = z.strictObject({
   strategy: strategySchema.prefault({}),
   autoscaling: autoscalingSchema.optional(),
   monitoring: monitoringSchema.optional(),
+  backup: backupSchema.optional(),
+  redis: redisSchema.optional(),
   /** Versions pinned by `model-serving deploy`, per model; they must be promoted to the stage. */
   versions: z.record(z.string(), z.string().regex(SEMVER, { message: 'must be a semantic version such as "1.0.0"' })).optional(),
 });
@@ -339,7 +369,22 @@ export const fleetSchema = z
       }
     });
     const namespaces = new Map<string, string>();
+    const backupDestinations = new Map<string, string>();
     for (const [name, env] of Object.entries(fleet.environments)) {
+      if (env.backup) {
+        const { destination } = env.backup;
+        const source = env.backup.source ?? modelStorePrefix(fleet.models.map((m) => m.mar));
+        if (source === undefined) {
+          ctx.addIssue({ code: 'custom', path: ['environments', name, 'backup', 'source'], message: 'is required: the models\' archives are not all in one S3 bucket, so name the model store to copy' });
+        } else if (destination.startsWith(source) || source.startsWith(destination)) {
+          ctx.addIssue({ code: 'custom', path: ['environments', name, 'backup', 'destination'], input: destination, message: `must not contain or lie inside the model store ${source}; every run would copy the earlier backups again` });
+        }
+        const other = backupDestinations.get(destination);
+        if (other !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['environments', name, 'backup', 'destination'], input: destination, message: `is already the destination of environment "${other}"; two backups would write the same dated folders` });
+        }
+        backupDestinations.set(destination, name);
+      }
       if (env.stage === 'production' && env.placement.spot) {
         ctx.addIssue({
           code: 'custom',

@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs';
+import { projectRoot } from '../private/project-root';
 import { createRequire } from 'node:module';
 import { isIPv4, isIPv6 } from 'node:net';
 import * as path from 'node:path';
@@ -44,7 +45,7 @@ export interface ManifestValidatorOptions {
 }
 
 /** Where `npm run import` writes the schemas; relative to this file so it works under tsx and vitest alike. */
-export const DEFAULT_SCHEMA_DIR = path.join(__dirname, '..', '..', 'imports', 'schemas');
+export const DEFAULT_SCHEMA_DIR = path.join(projectRoot(__dirname), 'imports', 'schemas');
 
 type Schema = { [keyword: string]: unknown };
 

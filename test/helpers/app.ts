@@ -32,9 +32,9 @@ export interface AppRun {
   readonly stderr: string;
 }
 
-/** Runs the real app command (`node --import tsx main.ts`) as a user would. */
+/** Runs the real app command (`node bin/run-ts.mjs main.ts`, as in cdk8s.yaml) as a user would. */
 export function runApp(args: string[], env: Record<string, string | undefined> = {}, cwd = REPO_ROOT): AppRun {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'main.ts'), ...args], {
+  const result = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'run-ts.mjs'), 'main.ts', ...args], {
     cwd,
     env: { ...process.env, SERVING_CONFIG: undefined, CDK8S_OUTDIR: undefined, ...env },
     encoding: 'utf-8',

@@ -1,0 +1,2 @@
+export * from './model-store-backup';
+export * from './local-compose';

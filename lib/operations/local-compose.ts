@@ -1,0 +1,234 @@
+import { stringify } from 'yaml';
+import type { EnvironmentConfig, FleetConfig, ModelConfig } from '../fleet';
+import { toResourceName } from '../private/names';
+import type { DeployedRelease } from '../registry';
+import { parseQuantity, toMebibytes } from '../private/quantity';
+import { ModelArchive, TorchServePorts, renderTorchServeConfig } from '../torchserve';
+
+/** Options of {@link renderLocalCompose}. */
+export interface LocalComposeOptions {
+  /** The validated fleet file. */
+  readonly fleet: FleetConfig;
+  /** The environment whose resources, GPU count and gRPC switch are mirrored. */
+  readonly environment: string;
+  /** Reserve the environment's GPUs through the NVIDIA container runtime. @default false */
+  readonly gpu?: boolean;
+  /** Only this model (its TorchServe name). @default - every model of the fleet */
+  readonly model?: string;
+  /** Another TorchServe image, e.g. a CPU build on a laptop. @default - the fleet's image */
+  readonly image?: string;
+  /** The fleet file's name, recorded in the header. @default 'serving.yaml' */
+  readonly configFile?: string;
+  /**
+   * The version and archive the environment deploys, per model name: what the model registry
+   * decides (`deployedReleases(fleet, registry)[environment]`).
+   * @default - the versions and archives of the fleet file
+   */
+  readonly releases?: Readonly<Record<string, DeployedRelease>>;
+}
+
+/** One TorchServe service of the compose file. */
+export interface LocalComposeService {
+  /** The compose service name: the model's Kubernetes name. */
+  readonly name: string;
+  /** The TorchServe model name. */
+  readonly modelName: string;
+  readonly archive: ModelArchive;
+  /** Host ports (on 127.0.0.1) for inference, management and metrics. */
+  readonly ports: { readonly inference: number; readonly management: number; readonly metrics: number };
+  /** Path of its config.properties, relative to the compose file. */
+  readonly configPath: string;
+}
+
+/** What {@link renderLocalCompose} produced; nothing is written yet. */
+export interface LocalCompose {
+  /** The docker-compose.yml text. */
+  readonly composeYaml: string;
+  /** Files the compose file mounts, relative to its folder: each model's config.properties. */
+  readonly files: ReadonlyArray<{ readonly path: string; readonly content: string }>;
+  readonly services: readonly LocalComposeService[];
+  /** The archive folder, relative to the compose file; the command creates it. */
+  readonly modelStoreDir: string;
+}
+
+// The same paths, user and defaults as TorchServeService renders for the cluster.
+const HOME = '/home/model-server';
+const CONFIG_DIR = `${HOME}/config`;
+const MODEL_STORE = `${HOME}/model-store`;
+const UID = 1000;
+const JOB_QUEUE_SIZE = 100;
+const MAX_REQUEST_BYTES = 6_553_500;
+const DRAIN_SECONDS = 15;
+/** Each further model's host ports are this much above the previous model's. */
+const PORT_STRIDE = 10;
+export const LOCAL_MODEL_STORE_DIR = 'model-store';
+
+/**
+ * Renders a docker-compose.yml that runs the fleet's TorchServe models on one machine, with the
+ * same config.properties, probes-as-healthcheck, environment and limits as the cluster.
+ *
+ * Ports are published on 127.0.0.1 only: the management API has no authentication (the
+ * gateway provides it in the cluster), so it must not be reachable from the network.
+ *
+ * @see https://github.com/compose-spec/compose-spec/blob/main/spec.md
+ * @see https://docs.docker.com/compose/how-tos/gpu-support/
+ */
+export function renderLocalCompose(options: LocalComposeOptions): LocalCompose {
+  const { fleet } = options;
+  const env = fleet.environments[options.environment];
+  if (env === undefined) {
+    throw new Error(`unknown environment "${options.environment}"; the fleet defines: ${Object.keys(fleet.environments).join(', ')}`);
+  }
+  const models = options.model === undefined ? fleet.models : fleet.models.filter((m) => m.name === options.model);
+  if (models.length === 0) {
+    throw new Error(`unknown model "${options.model}"; the fleet defines: ${fleet.models.map((m) => m.name).join(', ')}`);
+  }
+  const gpu = options.gpu ?? false;
+  if (gpu && env.resources.gpu === 0) {
+    throw new Error(`environment "${options.environment}" runs on CPU (resources.gpu: 0); drop --gpu or pick an environment with GPUs`);
+  }
+  const gpuCount = gpu ? env.resources.gpu : 0;
+  const image = options.image ?? `${fleet.image.repository}:${fleet.image.tag}`;
+
+  const services: LocalComposeService[] = [];
+  const files: { path: string; content: string }[] = [];
+  const composeServices: Record<string, unknown> = {};
+  models.forEach((configured, index) => {
+    const release = options.releases?.[configured.name];
+    const model = release ? { ...configured, version: release.version, mar: release.mar } : configured;
+    const name = toResourceName(model.name);
+    const archive = ModelArchive.fromUri(model.mar);
+    const base = index * PORT_STRIDE;
+    const ports = { inference: TorchServePorts.INFERENCE + base, management: TorchServePorts.MANAGEMENT + base, metrics: TorchServePorts.METRICS + base };
+    const configPath = `compose/${name}/config.properties`;
+    files.push({ path: configPath, content: renderConfig(model, env, archive, gpuCount) });
+    services.push({ name, modelName: model.name, archive, ports, configPath });
+    composeServices[name] = renderService({ model, env, image, gpuCount, ports, configPath, grpcBase: base });
+  });
+
+  const header = [
+    `# Generated by "model-serving compose" from ${options.configFile ?? 'serving.yaml'} (environment "${options.environment}"${gpu ? ', with GPUs' : ''}).`,
+    '# Do not edit; run the command again after changing the fleet file.',
+    '#',
+    `# 1. Put the model archives into ./${LOCAL_MODEL_STORE_DIR}/ (the command prints how to fetch them).`,
+    '# 2. docker compose up',
+    ...services.map((s) => `# 3. curl localhost:${s.ports.inference}/ping     # ${s.modelName}: inference ${s.ports.inference}, management ${s.ports.management}, metrics ${s.ports.metrics}`),
+    '',
+  ].join('\n');
+  return {
+    // YAML 1.1 quoting, so that no parser reads a value such as "no" or "on" as a boolean.
+    composeYaml: `${header}${stringify({ services: composeServices }, { lineWidth: 0, version: '1.1' })}`,
+    files,
+    services,
+    modelStoreDir: LOCAL_MODEL_STORE_DIR,
+  };
+}
+
+/**
+ * The shell commands that put a model's archive into the local model store: an S3 copy, or a
+ * copy out of a running pod for an archive on a PersistentVolumeClaim.
+ */
+export function fetchArchiveCommand(archive: ModelArchive, namespace: string, deploymentName: string, modelStoreDir = LOCAL_MODEL_STORE_DIR): string {
+  return archive.source === 's3'
+    ? `aws s3 cp ${archive.uri} ${modelStoreDir}/${archive.fileName}`
+    : `kubectl -n ${namespace} cp -c torchserve "$(kubectl -n ${namespace} get pod -l app.kubernetes.io/instance=${deploymentName} -o jsonpath='{.items[0].metadata.name}')":${MODEL_STORE}/${archive.fileName} ${modelStoreDir}/${archive.fileName}`;
+}
+
+function renderConfig(model: ModelConfig, env: EnvironmentConfig, archive: ModelArchive, gpuCount: number): string {
+  const memoryBytes = parseQuantity(env.resources.memory);
+  // TorchServeService's rule: the given heap, else a quarter of the memory, at most 4Gi.
+  const jvmHeapBytes = env.resources.jvmHeap !== undefined ? parseQuantity(env.resources.jvmHeap) : Math.min(memoryBytes / 4, 4 * 2 ** 30);
+  return renderTorchServeConfig({
+    model: {
+      name: model.name,
+      version: model.version,
+      archiveFile: archive.fileName,
+      minWorkers: model.workers.min,
+      maxWorkers: model.workers.max,
+      batchSize: model.batchSize,
+      maxBatchDelayMs: model.maxBatchDelayMs,
+      responseTimeoutSeconds: model.responseTimeoutSeconds,
+      startupTimeoutSeconds: model.startupTimeoutSeconds,
+    },
+    modelStore: MODEL_STORE,
+    gpuCount,
+    jobQueueSize: JOB_QUEUE_SIZE,
+    maxRequestBytes: MAX_REQUEST_BYTES,
+    jvmHeapMebibytes: toMebibytes(jvmHeapBytes),
+    enableGrpc: env.grpc,
+  });
+}
+
+interface ServiceInput {
+  readonly model: ModelConfig;
+  readonly env: EnvironmentConfig;
+  readonly image: string;
+  readonly gpuCount: number;
+  readonly ports: LocalComposeService['ports'];
+  readonly configPath: string;
+  readonly grpcBase: number;
+}
+
+function renderService(input: ServiceInput): Record<string, unknown> {
+  const { model, env } = input;
+  // The readiness probe of the cluster: ready once `workers.min` workers of this version are READY,
+  // because /ping answers 200 while the model is still loading.
+  const readyWorkersCheck = [
+    'python3', '-I', '-B', '-c',
+    'import json,sys,urllib.request;'
+    + `d=json.load(urllib.request.urlopen("http://127.0.0.1:${TorchServePorts.MANAGEMENT}/models/${model.name}/${model.version}",timeout=4));`
+    + `sys.exit(0 if sum(w["status"]=="READY" for w in d[0]["workers"])>=${model.workers.min} else 1)`,
+  ];
+  const publish = (host: number, container: number) => `127.0.0.1:${host}:${container}`;
+  const ports = [
+    publish(input.ports.inference, TorchServePorts.INFERENCE),
+    publish(input.ports.management, TorchServePorts.MANAGEMENT),
+    publish(input.ports.metrics, TorchServePorts.METRICS),
+    ...(env.grpc
+      ? [publish(TorchServePorts.GRPC_INFERENCE + input.grpcBase, TorchServePorts.GRPC_INFERENCE), publish(TorchServePorts.GRPC_MANAGEMENT + input.grpcBase, TorchServePorts.GRPC_MANAGEMENT)]
+      : []),
+  ];
+  const limits = {
+    cpus: String(parseQuantity(env.resources.cpu)),
+    // Compose byte units are binary: "16384m" is 16Gi.
+    memory: `${toMebibytes(parseQuantity(env.resources.memory))}m`,
+  };
+  return {
+    image: input.image,
+    // As in the cluster: TorchServe in the foreground, not the image entrypoint that backgrounds it.
+    entrypoint: ['torchserve'],
+    command: ['--start', '--foreground', '--ncs', '--ts-config', `${CONFIG_DIR}/config.properties`, '--model-store', MODEL_STORE],
+    user: `${UID}:${UID}`,
+    ports,
+    environment: {
+      TEMP: `${HOME}/tmp`,
+      LOG_LOCATION: `${HOME}/logs`,
+      METRICS_LOCATION: `${HOME}/logs`,
+      MODEL_NAME: model.name,
+      MODEL_VERSION: model.version,
+      GPU_MEMORY_FRACTION: String(model.gpuMemoryFraction),
+    },
+    volumes: [
+      { type: 'bind', source: `./${input.configPath}`, target: `${CONFIG_DIR}/config.properties`, read_only: true },
+      { type: 'bind', source: `./${LOCAL_MODEL_STORE_DIR}`, target: MODEL_STORE, read_only: true },
+    ],
+    // PyTorch workers share tensors through /dev/shm; Docker's default is 64m.
+    shm_size: '1gb',
+    cap_drop: ['ALL'],
+    security_opt: ['no-new-privileges:true'],
+    healthcheck: {
+      test: ['CMD', ...readyWorkersCheck],
+      interval: '10s',
+      timeout: '5s',
+      retries: 3,
+      start_period: `${model.startupTimeoutSeconds + 60}s`,
+    },
+    stop_grace_period: `${DRAIN_SECONDS + model.responseTimeoutSeconds}s`,
+    deploy: {
+      resources: {
+        limits,
+        ...(input.gpuCount > 0 ? { reservations: { devices: [{ driver: 'nvidia', count: input.gpuCount, capabilities: ['gpu'] }] } } : {}),
+      },
+    },
+  };
+}

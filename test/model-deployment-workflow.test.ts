@@ -1,0 +1,196 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse, parseDocument } from 'yaml';
+import { loadFleet } from '../lib/fleet';
+import { DEFAULT_FLEET, REPO_ROOT, synthToTemp, tempDir } from './helpers/app';
+
+const FILE = path.join(REPO_ROOT, '.github', 'workflows', 'model-deployment.yml');
+const TEXT = fs.readFileSync(FILE, 'utf-8');
+const workflow = parse(TEXT) as any;
+const steps = (job: string): any[] => workflow.jobs[job].steps;
+const allSteps = (): any[] => [...steps('verify'), ...steps('deploy')];
+const step = (job: string, name: string): any => {
+  const found = steps(job).find((s) => s.name === name);
+  if (!found) throw new Error(`no step "${name}" in job ${job}`);
+  return found;
+};
+
+/**
+ * The errors GitHub's own parser finds, against its workflow schema (the one the Actions service
+ * and the VS Code extension use). It runs in a child process under tsx; see the fixture.
+ */
+function githubErrors(content: string): string[] {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixtures', 'operations', 'github-workflow-errors.mts'), 'model-deployment.yml'], {
+    cwd: REPO_ROOT,
+    input: content,
+    encoding: 'utf-8',
+  });
+  if (result.status !== 0) throw new Error(`the workflow parser failed: ${result.stderr}`);
+  return JSON.parse(result.stdout) as string[];
+}
+
+/** The script of a `node <<'EOF' ... EOF` step. */
+function nodeScript(run: string): string {
+  const match = /node <<'EOF'\n([\s\S]*?)\nEOF/.exec(run);
+  if (!match) throw new Error('not a node heredoc step');
+  return match[1];
+}
+
+/** Runs a node step of the workflow as the runner would, with its env; returns its outputs. */
+function runNodeStep(run: string, env: Record<string, string>, cwd = REPO_ROOT) {
+  const outputFile = path.join(tempDir(), 'github-output');
+  fs.writeFileSync(outputFile, '');
+  const result = spawnSync(process.execPath, ['-'], {
+    cwd,
+    input: nodeScript(run),
+    env: { PATH: process.env.PATH, NODE_PATH: path.join(REPO_ROOT, 'node_modules'), GITHUB_OUTPUT: outputFile, ...env },
+    encoding: 'utf-8',
+  });
+  const outputs = Object.fromEntries(fs.readFileSync(outputFile, 'utf-8').split('\n').filter(Boolean).map((line) => line.split(/=(.*)/s).slice(0, 2)));
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr, outputs };
+}
+
+describe('.github/workflows/model-deployment.yml', () => {
+  it('is a valid workflow for GitHub\'s own parser and schema; a misspelt key would not be', () => {
+    expect(githubErrors(TEXT)).toEqual([]);
+    const broken = TEXT.replace('    timeout-minutes: 30\n', '    timeout-minute: 30\n');
+    expect(broken).not.toBe(TEXT);
+    expect(githubErrors(broken).join('\n')).toContain("Unexpected value 'timeout-minute'");
+  });
+
+  it('is started by hand with the model version, the environment and the strategy', () => {
+    expect(Object.keys(workflow.on)).toEqual(['workflow_dispatch']);
+    const inputs = workflow.on.workflow_dispatch.inputs;
+    expect(inputs.model_version).toMatchObject({ required: true, type: 'string' });
+    expect(inputs.environment).toMatchObject({ required: true, type: 'choice', default: 'staging' });
+    expect(inputs.strategy).toMatchObject({ required: true, type: 'choice', options: ['rolling', 'canary', 'blue-green'], default: 'rolling' });
+    expect(inputs.deployer).toMatchObject({ type: 'choice', options: ['kubectl', 'argocd'], default: 'kubectl' });
+    // The choices are the environments of the fleet file.
+    expect([...inputs.environment.options].sort()).toEqual(Object.keys(loadFleet(DEFAULT_FLEET).environments).sort());
+  });
+
+  it('tests, synthesizes and checks freshness, validates, deploys, smoke-tests, then updates the registry, in that order', () => {
+    const commands = allSteps().map((s) => `${s.uses ?? ''} ${s.run ?? ''}`);
+    const at = (pattern: RegExp) => {
+      const index = commands.findIndex((c) => pattern.test(c));
+      expect(index, String(pattern)).toBeGreaterThanOrEqual(0);
+      return index;
+    };
+    const order = [
+      at(/^ npm ci$/m),
+      at(/^ npm test$/m),
+      at(/^ npm run synth$/m),
+      at(/git diff --exit-code -- dist\//),
+      at(/kubeconform -strict/),
+      at(/kubectl apply --server-side --field-manager=model-serving -k "dist\/\$\{ENVIRONMENT\}"/),
+      at(/argocd app sync "\$\{ARGOCD_APP\}"/),
+      at(/curl --fail[\s\S]*"https:\/\/\$\{HOST\}\/ping"/),
+      at(/bin\/model-serving model promote --name "\$\{MODEL\}" --version "\$\{MODEL_VERSION\}" --to "\$\{STAGE\}" \\\n\s+--reason "deployed to/),
+      at(/git push origin "HEAD:\$\{GITHUB_REF_NAME\}"/),
+    ];
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+    expect(workflow.jobs.deploy.needs).toBe('verify');
+    // Production approvals: the deploy job runs in the GitHub environment of the same name.
+    expect(workflow.jobs.deploy.environment.name).toBe('${{ inputs.environment }}');
+  });
+
+  it('retries the smoke test and fails on an HTTP error', () => {
+    const run: string = step('deploy', 'Smoke test /ping through the gateway').run;
+    expect(run).toContain('--fail');
+    expect(run).toMatch(/--retry \d+ --retry-delay \d+ --retry-all-errors/);
+    expect(run).toMatch(/--max-time \d+/);
+  });
+
+  it('pins every action to a full commit SHA, and kubeconform and the Argo CD CLI to a verified release', () => {
+    const uses = allSteps().filter((s) => s.uses).map((s) => s.uses as string);
+    expect(uses.length).toBeGreaterThanOrEqual(4);
+    for (const ref of uses) expect(ref).toMatch(/^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/);
+    for (const line of TEXT.split('\n').filter((l) => /uses: /.test(l))) expect(line).toMatch(/@[0-9a-f]{40} # v\d+\.\d+\.\d+$/);
+    expect(workflow.env.KUBECONFORM_VERSION).toMatch(/^v\d+\.\d+\.\d+$/);
+    expect(workflow.env.KUBECONFORM_SHA256).toMatch(/^[0-9a-f]{64}$/);
+    expect(step('verify', 'Install kubeconform').run).toContain('sha256sum --check --strict');
+    expect(step('deploy', 'Install the Argo CD CLI').run).toContain('sha256sum --check --strict');
+  });
+
+  it('keeps secrets and inputs out of scripts and never writes a credential inline', () => {
+    for (const s of allSteps()) {
+      // Expressions in a script are a code-injection path; values reach scripts only through env.
+      expect(s.run ?? '', s.name).not.toContain('${{');
+    }
+    const secretUses = [...TEXT.matchAll(/\$\{\{\s*secrets\.(\w+)\s*\}\}/g)].map((m) => m[1]);
+    expect(secretUses).toEqual(['ARGOCD_AUTH_TOKEN']);
+    expect(TEXT).toMatch(/^ {10}ARGOCD_AUTH_TOKEN: \$\{\{ secrets\.ARGOCD_AUTH_TOKEN \}\}$/m);
+    expect(TEXT).not.toMatch(/AKIA[0-9A-Z]{16}|ghp_[A-Za-z0-9]{20,}|-----BEGIN|password\s*[:=]/i);
+    // AWS access comes from GitHub OIDC, not stored keys.
+    expect(TEXT).not.toMatch(/aws-access-key-id|aws-secret-access-key/);
+    expect(workflow.permissions).toEqual({ 'contents': 'read' });
+    expect(workflow.jobs.deploy.permissions).toEqual({ 'contents': 'write', 'id-token': 'write' });
+    expect(workflow.jobs.verify.permissions).toBeUndefined();
+    expect(step('verify', 'Check out').with['persist-credentials']).toBe(false);
+  });
+
+  it('refers only to inputs, job outputs and step outputs that exist', () => {
+    const inputs = new Set(Object.keys(workflow.on.workflow_dispatch.inputs));
+    for (const [, name] of TEXT.matchAll(/\binputs\.(\w+)/g)) expect(inputs, `inputs.${name}`).toContain(name);
+    const verifyOutputs = new Set(Object.keys(workflow.jobs.verify.outputs));
+    for (const [, name] of TEXT.matchAll(/needs\.verify\.outputs\.(\w+)/g)) expect(verifyOutputs, `needs.verify.outputs.${name}`).toContain(name);
+    const fleetScript = nodeScript(step('verify', 'Read the fleet file').run);
+    const written = /const out = \{([^}]*)\}/.exec(fleetScript)?.[1] ?? '';
+    for (const [, name] of TEXT.matchAll(/steps\.fleet\.outputs\.(\w+)/g)) expect(written, `steps.fleet.outputs.${name}`).toMatch(new RegExp(`(^|[\\s,])${name}(:|,|\\s*$)`));
+  });
+
+  it('refuses an input that is not a semantic version before doing anything (the step\'s script, run in bash)', () => {
+    const run: string = step('verify', 'Check the inputs').run;
+    const check = (MODEL_VERSION: string, MODEL = '') => spawnSync('bash', ['-e', '-c', run], { env: { PATH: process.env.PATH, MODEL_VERSION, MODEL }, encoding: 'utf-8' });
+    expect(check('1.2.0').status).toBe(0);
+    expect(check('2.0.0-rc.1').status).toBe(0);
+    const bad = check('1.2');
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toContain('::error::model_version "1.2" is not a semantic version such as 1.2.0');
+    expect(check('1.2.0', 'Intent Classifier').stdout).toContain('::error::model "Intent Classifier" is not a TorchServe model name');
+  });
+
+  it('reads the gateway host, namespace and stage from the fleet file (the step\'s script, run in node)', () => {
+    const run: string = step('verify', 'Read the fleet file').run;
+    const fleet = loadFleet(DEFAULT_FLEET);
+    for (const [name, env] of Object.entries(fleet.environments)) {
+      const result = runNodeStep(run, { ENVIRONMENT: name, MODEL: '' });
+      expect(result.status).toBe(0);
+      expect(result.outputs).toEqual({
+        namespace: env.namespace,
+        stage: env.stage,
+        host: env.gateway?.host,
+        model: fleet.models[0].name,
+        // The Argo CD Application synthesized for the environment, and the branch it tracks.
+        argocd_app: fleet.argocd ? `${fleet.name}-${name}` : '',
+        argocd_revision: fleet.argocd ? fleet.argocd.targetRevision : '',
+      });
+    }
+    const unknown = runNodeStep(run, { ENVIRONMENT: 'qa', MODEL: '' });
+    expect(unknown.status).toBe(1);
+    expect(unknown.stdout).toContain(`::error::environment "qa" is not in serving.yaml (it has: ${Object.keys(fleet.environments).join(', ')})`);
+  });
+
+  it('stops before the cluster when dist/ deploys another version or strategy (the step\'s script, run in node)', () => {
+    const run: string = step('verify', 'Check that dist/ deploys the requested release').run;
+    const check = (env: Record<string, string>, cwd: string) => runNodeStep(run, { ENVIRONMENT: 'staging', MODEL: 'intent_classifier', ...env }, cwd);
+    // The operations tests' own fleet, rolling, then the same with a canary release in staging.
+    const fixture = path.join(__dirname, 'fixtures', 'operations', 'fleet.yaml');
+    const rolling = path.dirname(synthToTemp({ file: fixture }));
+    const ok = check({ MODEL_VERSION: '1.0.0', STRATEGY: 'rolling' }, rolling);
+    expect(ok.stdout).toContain('dist/staging deploys intent_classifier 1.0.0 with rolling');
+    expect(ok.status).toBe(0);
+    const wrong = check({ MODEL_VERSION: '1.1.0', STRATEGY: 'canary' }, rolling);
+    expect(wrong.status).toBe(1);
+    expect(wrong.stdout).toContain('::error::dist/staging deploys intent_classifier 1.0.0, not 1.1.0; set the release in a pull request (model-serving deploy staging 1.1.0 canary)');
+    expect(wrong.stdout).toContain('::error::dist/staging releases with rolling, not canary');
+
+    const doc = parseDocument(fs.readFileSync(fixture, 'utf-8'));
+    doc.setIn(['environments', 'staging', 'strategy'], doc.createNode({ type: 'canary' }));
+    const canary = path.dirname(synthToTemp({ text: doc.toString() }));
+    expect(check({ MODEL_VERSION: '1.0.0', STRATEGY: 'canary' }, canary).stdout).toContain('dist/staging deploys intent_classifier 1.0.0 with canary');
+    expect(check({ MODEL_VERSION: '1.0.0', STRATEGY: 'blue-green' }, canary).stdout).toContain('releases with canary, not blue-green');
+  });
+});

@@ -1,0 +1,46 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from './helpers/app';
+
+const LAUNCHER = path.join(REPO_ROOT, 'bin', 'run-ts.mjs');
+const BUNDLE = path.join(REPO_ROOT, '.build', 'main.cjs');
+const INPUTS = path.join(REPO_ROOT, '.build', 'main.inputs.json');
+
+function run(...args: string[]) {
+  return spawnSync(process.execPath, [LAUNCHER, ...args], { cwd: REPO_ROOT, encoding: 'utf-8' });
+}
+
+describe('bin/run-ts.mjs', () => {
+  it('runs a TypeScript entry point from a bundle that it rebuilds when an input changes', () => {
+    expect(run('main.ts', '--help').status).toBe(0);
+    const inputs = JSON.parse(fs.readFileSync(INPUTS, 'utf-8')) as Record<string, string>;
+    expect(Object.keys(inputs)).toEqual(expect.arrayContaining(['main.ts', 'lib/fleet/load-fleet.ts', 'imports/k8s.ts', 'package-lock.json']));
+    expect(Object.keys(inputs).some((f) => f.startsWith('node_modules'))).toBe(false);
+
+    // Reused while nothing changed.
+    const built = fs.statSync(BUNDLE).mtimeMs;
+    expect(run('main.ts', '--help').status).toBe(0);
+    expect(fs.statSync(BUNDLE).mtimeMs).toBe(built);
+
+    // Rebuilt once an input changes (here: its modification time).
+    const source = path.join(REPO_ROOT, 'lib', 'fleet', 'load-fleet.ts');
+    const { atime, mtime } = fs.statSync(source);
+    try {
+      fs.utimesSync(source, atime, new Date(mtime.getTime() + 1000));
+      const again = run('main.ts', '--help');
+      expect(again.status).toBe(0);
+      expect(again.stdout).toContain('Usage: npm run synth');
+      expect(fs.statSync(BUNDLE).mtimeMs).toBeGreaterThan(built);
+    } finally {
+      fs.utimesSync(source, atime, mtime);
+    }
+  });
+
+  it('explains its usage without an entry point', () => {
+    const result = run();
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('usage: node bin/run-ts.mjs <entry.ts> [args...]');
+  });
+});
