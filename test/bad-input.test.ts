@@ -6,8 +6,11 @@ import { REPO_ROOT, readTree, runApp, tempDir } from './helpers/app';
 import { editFleet } from './helpers/fleets';
 
 
-/** [case, fleet file text, the field the error must name]. */
-const CASES: [string, string, string][] = [
+const REGISTRY = fs.readFileSync(path.join(REPO_ROOT, 'registry.yaml'), 'utf-8');
+const DEFAULT_FLEET_TEXT = editFleet(() => undefined);
+
+/** [case, fleet file text, the field the error must name, registry file text (default: none)]. */
+const CASES: [string, string, string, string?][] = [
   ['a typo in a top-level key', editFleet((d) => { d.set('imagee', d.get('image')); d.delete('image'); }), 'imagee: unknown key; did you mean "image"?'],
   ['a typo in an environment key', editFleet((d) => { d.setIn(['environments', 'production', 'replica'], 3); d.deleteIn(['environments', 'production', 'replicas']); }), 'environments.production.replica: unknown key; did you mean "replicas"?'],
   ['a typo in a model key', editFleet((d) => d.setIn(['models', 0, 'batchsize'], 4)), 'models[0].batchsize: unknown key; did you mean "batchSize"?'],
@@ -47,6 +50,13 @@ const CASES: [string, string, string][] = [
   ['two YAML documents', 'name: a\n---\nname: b\n', 'holds 2 YAML documents'],
   ['a duplicate key', 'name: a\nname: b\n', 'not valid YAML: Map keys must be unique'],
   ['a file that is too large', `# ${'x'.repeat(1024 * 1024)}\n`, 'a fleet file may be at most 1048576 bytes (1 MiB)'],
+  ['a canary weight of 150', editFleet((d) => d.setIn(['environments', 'production', 'strategy'], d.createNode({ type: 'canary', canary: { weights: [10, 150] } }))), 'environments.production.strategy.canary.weights[1]: got 150; must be <= 99'],
+  ['a pinned version never promoted to the stage', editFleet((d) => d.setIn(['environments', 'production', 'versions'], d.createNode({ intent_classifier: '2.0.0' }))), 'environments.production.versions.intent_classifier: intent_classifier 2.0.0 is not registered', REGISTRY],
+  ['a registry that is not YAML', DEFAULT_FLEET_TEXT, 'not valid YAML', 'models: [\n'],
+  ['a registry with an unknown key', DEFAULT_FLEET_TEXT, 'models.intent_classifier.stagez', REGISTRY.replace('    stages:', '    stagez:')],
+  ['a registry version that is not semver', DEFAULT_FLEET_TEXT, 'models.intent_classifier.versions.v1', REGISTRY.replace(/1\.0\.0/g, 'v1')],
+  ['a registry stage pointing at an unregistered version', DEFAULT_FLEET_TEXT, 'models.intent_classifier.stages.production', REGISTRY.replace('      production: 1.0.0', '      production: 9.9.9')],
+  ['an empty registry', DEFAULT_FLEET_TEXT, 'registry', ''],
 ];
 
 interface Run { status: number | null; stderr: string }
@@ -70,10 +80,15 @@ describe('bad input loses nothing', () => {
     expect(runApp([], { CDK8S_OUTDIR: outdir }).status).toBe(0);
     before = readTree(outdir);
     // Run the cases two at a time (the machine has two cores), all against the same dist/.
-    const queue = CASES.map(([name, text], i) => ({ name, file: path.join(dir, `case-${i}.yaml`), text }));
-    for (const c of queue) fs.writeFileSync(c.file, c.text);
+    const queue = CASES.map(([name, text, , registry], i) => ({ name, file: path.join(dir, `case-${i}.yaml`), text, registry: registry === undefined ? undefined : path.join(dir, `registry-${i}.yaml`), registryText: registry }));
+    for (const c of queue) {
+      fs.writeFileSync(c.file, c.text);
+      if (c.registry) fs.writeFileSync(c.registry, c.registryText as string);
+    }
     const worker = async () => {
-      for (let c = queue.shift(); c; c = queue.shift()) results.set(c.name, await runAsync(['--config', c.file], { CDK8S_OUTDIR: outdir }));
+      for (let c = queue.shift(); c; c = queue.shift()) {
+        results.set(c.name, await runAsync(['--config', c.file], { CDK8S_OUTDIR: outdir, ...(c.registry ? { MODEL_REGISTRY: c.registry } : {}) }));
+      }
     };
     await Promise.all([worker(), worker()]);
   }, 120_000);
