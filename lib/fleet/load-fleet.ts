@@ -1,5 +1,6 @@
 import fs from 'node:fs';
-import { Document, LineCounter, isMap, isPair, isScalar, parseAllDocuments, type Node } from 'yaml';
+import { Document, LineCounter, parseAllDocuments } from 'yaml';
+import { allowedKeysAt as schemaKeysAt, describeValue as describe, formatFieldPath as formatPath, locateInYaml as locate, valueAt } from '../private/yaml-problems';
 import type { core } from 'zod';
 import { type FleetConfig, fleetSchema } from './fleet-schema';
 
@@ -85,7 +86,7 @@ export function parseFleet(text: string, file = '<fleet>'): FleetConfig {
 function toProblems(issue: core.$ZodIssue, doc: Document, lineCounter: LineCounter, root: unknown): FleetProblem[] {
   const path = issue.path as (string | number)[];
   if (issue.code === 'unrecognized_keys') {
-    const allowed = allowedKeysAt(path);
+    const allowed = schemaKeysAt(fleetSchema, path);
     return issue.keys.map((key) => {
       const suggestion = closest(key, allowed);
       const hint = suggestion ? `did you mean "${suggestion}"? ` : '';
@@ -99,15 +100,6 @@ function toProblems(issue: core.$ZodIssue, doc: Document, lineCounter: LineCount
   // Refinements of a parent object report the parent as their input; the reader wants the
   // value at the path the issue names.
   return [{ path: formatPath(path), ...locate(doc, lineCounter, path), message: describeIssue(issue, valueAt(root, path)) }];
-}
-
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  let value = root;
-  for (const part of path) {
-    if (value === null || typeof value !== 'object') return undefined;
-    value = (value as Record<PropertyKey, unknown>)[part];
-  }
-  return value;
 }
 
 function describeIssue(issue: core.$ZodIssue, input: unknown): string {
@@ -136,66 +128,6 @@ function describeIssue(issue: core.$ZodIssue, input: unknown): string {
     default:
       return input === undefined ? issue.message : `${got}; ${issue.message}`;
   }
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a mapping';
-  const text = JSON.stringify(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
-
-function formatPath(path: readonly (string | number | symbol)[]): string {
-  let out = '';
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else out += out ? `.${String(part)}` : String(part);
-  }
-  return out;
-}
-
-/** Points at the key (for unknown keys) or the value at `path`, falling back to the nearest parent. */
-function locate(doc: Document, lineCounter: LineCounter, path: readonly PropertyKey[], key?: string): { line?: number; column?: number } {
-  for (let depth = path.length; depth >= 0; depth--) {
-    const node = doc.getIn(path.slice(0, depth) as unknown[], true) as Node | undefined;
-    if (!node) continue;
-    let offset = node.range?.[0];
-    if (key !== undefined && depth === path.length && isMap(node)) {
-      const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && item.key.value === key);
-      if (pair && isScalar(pair.key)) offset = pair.key.range?.[0];
-    }
-    if (offset === undefined) continue;
-    const pos = lineCounter.linePos(offset);
-    return { line: pos.line, column: pos.col };
-  }
-  return {};
-}
-
-/** The keys the schema accepts at `path`, found by walking the zod schema the same way. */
-function allowedKeysAt(path: readonly PropertyKey[]): string[] {
-  let schema: core.$ZodType | undefined = fleetSchema;
-  const unwrap = (s: core.$ZodType): core.$ZodType => {
-    let current = s;
-    for (;;) {
-      const def = current._zod.def as unknown as { type: string; innerType?: core.$ZodType; in?: core.$ZodType; schema?: core.$ZodType };
-      if (def.innerType) current = def.innerType;
-      else if (def.type === 'pipe' && def.in) current = def.in;
-      else return current;
-    }
-  };
-  for (const part of path) {
-    if (!schema) break;
-    const def = unwrap(schema)._zod.def as unknown as { type: string; shape?: Record<string, core.$ZodType>; element?: core.$ZodType; valueType?: core.$ZodType };
-    if (def.type === 'object' && def.shape) schema = def.shape[String(part)];
-    else if (def.type === 'array') schema = def.element;
-    else if (def.type === 'record') schema = def.valueType;
-    else schema = undefined;
-  }
-  if (!schema) return [];
-  const def = unwrap(schema)._zod.def as unknown as { type: string; shape?: Record<string, unknown> };
-  return def.type === 'object' && def.shape ? Object.keys(def.shape) : [];
 }
 
 /** The allowed key nearest to a typo, if it is near enough to be the likely intent. */

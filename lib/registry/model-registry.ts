@@ -2,10 +2,11 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type Document, LineCounter, type Node, isMap, isPair, isScalar, parseAllDocuments, stringify } from 'yaml';
+import { type Document, LineCounter, parseAllDocuments, stringify } from 'yaml';
 import { type core, z } from 'zod';
 import { fleetSchema } from '../fleet/fleet-schema';
 import { toResourceName } from '../private/names';
+import { allowedKeysAt as schemaKeysAt, describeValue as describe, formatFieldPath as formatPath, locateInYaml as locate, valueAt } from '../private/yaml-problems';
 
 /**
  * The model registry: a committed YAML file that records every registered version of each model,
@@ -653,7 +654,7 @@ function checkField(label: string, value: string, schema: z.ZodType): void {
 function toProblems(issue: core.$ZodIssue, doc: Document, lineCounter: LineCounter, root: unknown): RegistryProblem[] {
   const where = issue.path as (string | number)[];
   if (issue.code === 'unrecognized_keys') {
-    const allowed = allowedKeysAt(where);
+    const allowed = schemaKeysAt(registrySchema, where);
     return issue.keys.map((key) => ({
       path: formatPath([...where, key]),
       ...locate(doc, lineCounter, where, key),
@@ -676,68 +677,3 @@ function toProblems(issue: core.$ZodIssue, doc: Document, lineCounter: LineCount
   return [{ path: formatPath(where), ...locate(doc, lineCounter, where), message }];
 }
 
-function valueAt(root: unknown, where: readonly PropertyKey[]): unknown {
-  let value = root;
-  for (const part of where) {
-    if (value === null || typeof value !== 'object') return undefined;
-    value = (value as Record<PropertyKey, unknown>)[part];
-  }
-  return value;
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a mapping';
-  const text = JSON.stringify(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
-
-function formatPath(where: readonly (string | number | symbol)[]): string {
-  let out = '';
-  for (const part of where) out += typeof part === 'number' ? `[${part}]` : out ? `.${String(part)}` : String(part);
-  return out;
-}
-
-/** Points at the key (for unknown keys) or the value at `where`, falling back to the nearest parent. */
-function locate(doc: Document, lineCounter: LineCounter, where: readonly PropertyKey[], key?: string): { line?: number; column?: number } {
-  for (let depth = where.length; depth >= 0; depth--) {
-    const node = doc.getIn(where.slice(0, depth) as unknown[], true) as Node | undefined;
-    if (!node) continue;
-    let offset = node.range?.[0];
-    if (key !== undefined && depth === where.length && isMap(node)) {
-      const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === key);
-      if (pair && isScalar(pair.key)) offset = pair.key.range?.[0];
-    }
-    if (offset === undefined) continue;
-    const pos = lineCounter.linePos(offset);
-    return { line: pos.line, column: pos.col };
-  }
-  return {};
-}
-
-/** The keys the schema accepts at `where`, found by walking the zod schema the same way. */
-function allowedKeysAt(where: readonly PropertyKey[]): string[] {
-  const unwrap = (s: core.$ZodType): core.$ZodType => {
-    let current = s;
-    for (;;) {
-      const def = current._zod.def as unknown as { type: string; innerType?: core.$ZodType; in?: core.$ZodType };
-      if (def.innerType) current = def.innerType;
-      else if (def.type === 'pipe' && def.in) current = def.in;
-      else return current;
-    }
-  };
-  let schema: core.$ZodType | undefined = registrySchema;
-  for (const part of where) {
-    if (!schema) break;
-    const def = unwrap(schema)._zod.def as unknown as { type: string; shape?: Record<string, core.$ZodType>; element?: core.$ZodType; valueType?: core.$ZodType };
-    if (def.type === 'object' && def.shape) schema = def.shape[String(part)];
-    else if (def.type === 'array') schema = def.element;
-    else if (def.type === 'record') schema = def.valueType;
-    else schema = undefined;
-  }
-  if (!schema) return [];
-  const def = unwrap(schema)._zod.def as unknown as { type: string; shape?: Record<string, unknown> };
-  return def.type === 'object' && def.shape ? Object.keys(def.shape) : [];
-}

@@ -1,0 +1,74 @@
+import { type Document, type LineCounter, type Node, isMap, isPair, isScalar } from 'yaml';
+import type { core } from 'zod';
+
+// Shared by the fleet file and registry loaders: both report each problem with its field path,
+// the value found, and its line and column in the YAML the user wrote.
+
+/** The value at `where` inside parsed YAML, or undefined. */
+export function valueAt(root: unknown, where: readonly PropertyKey[]): unknown {
+  let value = root;
+  for (const part of where) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[part];
+  }
+  return value;
+}
+
+/** A short description of a value for "got …": the value itself, or its shape. */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  const text = JSON.stringify(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** `['models', 0, 'name']` as `models[0].name`. */
+export function formatFieldPath(where: readonly (string | number | symbol)[]): string {
+  let out = '';
+  for (const part of where) out += typeof part === 'number' ? `[${part}]` : out ? `.${String(part)}` : String(part);
+  return out;
+}
+
+/** Points at the key (for unknown keys) or the value at `where`, falling back to the nearest parent. */
+export function locateInYaml(doc: Document, lineCounter: LineCounter, where: readonly PropertyKey[], key?: string): { line?: number; column?: number } {
+  for (let depth = where.length; depth >= 0; depth--) {
+    const node = doc.getIn(where.slice(0, depth) as unknown[], true) as Node | undefined;
+    if (!node) continue;
+    let offset = node.range?.[0];
+    if (key !== undefined && depth === where.length && isMap(node)) {
+      const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === key);
+      if (pair && isScalar(pair.key)) offset = pair.key.range?.[0];
+    }
+    if (offset === undefined) continue;
+    const pos = lineCounter.linePos(offset);
+    return { line: pos.line, column: pos.col };
+  }
+  return {};
+}
+
+/** The keys `schema` accepts at `where`, found by walking the zod schema along the same path. */
+export function allowedKeysAt(schema: core.$ZodType, where: readonly PropertyKey[]): string[] {
+  const unwrap = (s: core.$ZodType): core.$ZodType => {
+    let current = s;
+    for (;;) {
+      const def = current._zod.def as unknown as { type: string; innerType?: core.$ZodType; in?: core.$ZodType };
+      if (def.innerType) current = def.innerType;
+      else if (def.type === 'pipe' && def.in) current = def.in;
+      else return current;
+    }
+  };
+  let current: core.$ZodType | undefined = schema;
+  for (const part of where) {
+    if (!current) break;
+    const def = unwrap(current)._zod.def as unknown as { type: string; shape?: Record<string, core.$ZodType>; element?: core.$ZodType; valueType?: core.$ZodType };
+    if (def.type === 'object' && def.shape) current = def.shape[String(part)];
+    else if (def.type === 'array') current = def.element;
+    else if (def.type === 'record') current = def.valueType;
+    else current = undefined;
+  }
+  if (!current) return [];
+  const def = unwrap(current)._zod.def as unknown as { type: string; shape?: Record<string, unknown> };
+  return def.type === 'object' && def.shape ? Object.keys(def.shape) : [];
+}
