@@ -5,6 +5,7 @@ import { LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME, LABEL_PA
 import { LABEL_VALUE_PATTERN, isDnsLabel } from '../private/names';
 import { QUANTITY_PATTERN, parseQuantity } from '../private/quantity';
 import { ValidationError } from '../private/validation-error';
+import { restrictedContainerSecurity, restrictedPodSecurity } from '../private/pod-hardening';
 
 /** The port Redis listens on, and the Service's port. */
 export const REDIS_PORT = 6379;
@@ -222,14 +223,7 @@ export class RedisCache extends Construct {
             serviceAccountName: p.name,
             automountServiceAccountToken: false,
             enableServiceLinks: false,
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: REDIS_UID,
-              runAsGroup: REDIS_GID,
-              fsGroup: REDIS_GID,
-              fsGroupChangePolicy: 'OnRootMismatch',
-              seccompProfile: { type: 'RuntimeDefault' },
-            },
+            securityContext: restrictedPodSecurity(REDIS_UID, REDIS_GID),
             containers: [{
               name: 'redis',
               image: p.image,
@@ -250,12 +244,7 @@ export class RedisCache extends Construct {
                 failureThreshold: 3,
               },
               livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromString('redis') }, periodSeconds: 20, timeoutSeconds: 3, failureThreshold: 3 },
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                runAsNonRoot: true,
-                capabilities: { drop: ['ALL'] },
-              },
+              securityContext: restrictedContainerSecurity(),
               volumeMounts: [{ name: 'data', mountPath: DATA_DIR }],
             }],
             ...(persistent ? {} : { volumes: [{ name: 'data', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } }] }),

@@ -4,6 +4,7 @@ import { cidrProblem } from '../private/cidr';
 import { isDnsLabel } from '../private/names';
 import { ValidationError } from '../private/validation-error';
 import { TorchServePorts, type TorchServeService } from '../torchserve';
+import { dnsEgressRule, objectStorageEgressRule } from '../private/pod-hardening';
 
 /** Properties of a {@link ModelNetworkPolicy}. */
 export interface ModelNetworkPolicyProps {
@@ -74,15 +75,8 @@ export class ModelNetworkPolicy extends Construct {
     }
 
     this.egress = [
-      {
-        to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
-        ports: [{ protocol: 'UDP', port: k8s.IntOrString.fromNumber(53) }, { protocol: 'TCP', port: k8s.IntOrString.fromNumber(53) }],
-      },
-      {
-        // Pods must not reach the node's instance metadata service: IRSA replaces it.
-        to: storage.map((cidr) => ({ ipBlock: cidr === '0.0.0.0/0' ? { cidr, except: ['169.254.169.254/32'] } : { cidr } })),
-        ports: tcp(443),
-      },
+      dnsEgressRule(),
+      objectStorageEgressRule(storage),
       ...(props.extraEgress ?? []),
     ];
 

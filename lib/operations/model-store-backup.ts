@@ -6,6 +6,7 @@ import { LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME, LABEL_PA
 import { isDnsLabel } from '../private/names';
 import { QUANTITY_PATTERN, parseQuantity } from '../private/quantity';
 import { ValidationError } from '../private/validation-error';
+import { dnsEgressRule, objectStorageEgressRule, restrictedContainerSecurity, restrictedPodSecurity } from '../private/pod-hardening';
 
 /**
  * The S3 storage class of the backup copies. Only classes that can be read back at once are
@@ -191,14 +192,7 @@ export class ModelStoreBackup extends Construct {
                 automountServiceAccountToken: false,
                 enableServiceLinks: false,
                 restartPolicy: 'OnFailure',
-                securityContext: {
-                  runAsNonRoot: true,
-                  runAsUser: UID,
-                  runAsGroup: UID,
-                  // Makes the IRSA token, mounted by the EKS webhook, readable by the non-root user.
-                  fsGroup: UID,
-                  seccompProfile: { type: 'RuntimeDefault' },
-                },
+                securityContext: restrictedPodSecurity(UID),
                 containers: [{
                   name: 'backup',
                   image: p.image,
@@ -213,12 +207,7 @@ export class ModelStoreBackup extends Construct {
                   ],
                   // Requests equal limits: the run gets Guaranteed QoS and is not evicted mid-copy.
                   resources: { requests: amounts, limits: amounts },
-                  securityContext: {
-                    allowPrivilegeEscalation: false,
-                    readOnlyRootFilesystem: true,
-                    runAsNonRoot: true,
-                    capabilities: { drop: ['ALL'] },
-                  },
+                  securityContext: restrictedContainerSecurity(),
                   volumeMounts: [{ name: 'tmp', mountPath: HOME }],
                 }],
                 volumes: [{ name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('128Mi') } }],
@@ -229,24 +218,13 @@ export class ModelStoreBackup extends Construct {
       },
     });
 
-    const tcp = (port: number): k8s.NetworkPolicyPort => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) });
     this.networkPolicy = new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
       metadata,
       spec: {
         podSelector: { matchLabels: { ...this.selectorLabels } },
         // Nothing connects to a backup run; it only reaches out to DNS and S3.
         policyTypes: ['Ingress', 'Egress'],
-        egress: [
-          {
-            to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
-            ports: [{ protocol: 'UDP', port: k8s.IntOrString.fromNumber(53) }, tcp(53)],
-          },
-          {
-            // Not the node's instance metadata service: IRSA replaces it.
-            to: p.objectStorageCidrs.map((cidr) => ({ ipBlock: cidr === '0.0.0.0/0' ? { cidr, except: ['169.254.169.254/32'] } : { cidr } })),
-            ports: [tcp(443)],
-          },
-        ],
+        egress: [dnsEgressRule(), objectStorageEgressRule(p.objectStorageCidrs)],
       },
     });
   }

@@ -10,6 +10,7 @@ import { LABEL_VALUE_PATTERN, isDnsLabel, toResourceName } from '../private/name
 import { QUANTITY_PATTERN, parseQuantity } from '../private/quantity';
 import { ValidationError } from '../private/validation-error';
 import { archivePathProblem, modelNameProblem, versionProblem } from '../registry';
+import { dnsEgressRule, objectStorageEgressRule, restrictedPodSecurity } from '../private/pod-hardening';
 
 /**
  * TorchServe's built-in handlers, which `torch-model-archiver --handler` takes by name.
@@ -213,24 +214,13 @@ export class ModelPackagingJob extends Construct {
       automountServiceAccountToken: false,
     });
 
-    const tcp = (port: number): k8s.NetworkPolicyPort => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) });
     this.networkPolicy = new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
       metadata: metadata(p.name),
       spec: {
         podSelector: { matchLabels: { ...selectorLabels } },
         // Nothing may connect to the pod; it may reach DNS and S3 only.
         policyTypes: ['Ingress', 'Egress'],
-        egress: [
-          {
-            to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
-            ports: [{ protocol: 'UDP', port: k8s.IntOrString.fromNumber(53) }, tcp(53)],
-          },
-          {
-            // IRSA replaces the node's instance metadata service, which pods must not reach.
-            to: p.objectStorageCidrs.map((cidr) => ({ ipBlock: cidr === '0.0.0.0/0' ? { cidr, except: ['169.254.169.254/32'] } : { cidr } })),
-            ports: [tcp(443)],
-          },
-        ],
+        egress: [dnsEgressRule(), objectStorageEgressRule(p.objectStorageCidrs)],
       },
     });
 
@@ -297,14 +287,7 @@ export class ModelPackagingJob extends Construct {
             enableServiceLinks: false,
             // A failed step fails the pod, and the Job retries with a fresh pod and fresh scratch space.
             restartPolicy: 'Never',
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: UID,
-              runAsGroup: UID,
-              fsGroup: UID,
-              fsGroupChangePolicy: 'OnRootMismatch',
-              seccompProfile: { type: 'RuntimeDefault' },
-            },
+            securityContext: restrictedPodSecurity(UID),
             // Init containers run one after the other, each only if the previous one succeeded.
             initContainers: [
               {

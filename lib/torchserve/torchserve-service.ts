@@ -10,6 +10,7 @@ import { QUANTITY_PATTERN, parseQuantity, toMebibytes } from '../private/quantit
 import { ValidationError } from '../private/validation-error';
 import { ModelArchive } from './model-archive';
 import { TorchServePorts, renderTorchServeConfig } from './torchserve-config';
+import { restrictedContainerSecurity, restrictedPodSecurity } from '../private/pod-hardening';
 
 /** What runs the pods. */
 export enum WorkloadKind {
@@ -339,12 +340,7 @@ export class TorchServeService extends Construct {
   }
 
   private renderPodSpec(p: ResolvedProps): k8s.PodSpec {
-    const containerSecurity: k8s.SecurityContext = {
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: true,
-      runAsNonRoot: true,
-      capabilities: { drop: ['ALL'] },
-    };
+    const containerSecurity = restrictedContainerSecurity();
     const fromS3 = p.modelArchive.source === 's3';
     const modelStoreMount: k8s.VolumeMount = fromS3
       ? { name: 'model-store', mountPath: MODEL_STORE, readOnly: true }
@@ -432,14 +428,7 @@ export class TorchServeService extends Construct {
       enableServiceLinks: false,
       restartPolicy: 'Always',
       terminationGracePeriodSeconds: p.drainDelay.toSeconds() + p.responseTimeout.toSeconds() + 15,
-      securityContext: {
-        runAsNonRoot: true,
-        runAsUser: UID,
-        runAsGroup: UID,
-        fsGroup: UID,
-        fsGroupChangePolicy: 'OnRootMismatch',
-        seccompProfile: { type: 'RuntimeDefault' },
-      },
+      securityContext: restrictedPodSecurity(UID),
       ...(Object.keys(p.nodeSelector).length > 0 ? { nodeSelector: sortKeys(p.nodeSelector) } : {}),
       ...(p.tolerations.length > 0 ? { tolerations: p.tolerations.map((t) => ({ ...t })) } : {}),
       affinity,
