@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -46,8 +47,9 @@ describe.each(CASES)('%s through %s', (strategy, gatewayName, gateway) => {
     expect(rollout.spec.template.spec.securityContext.runAsNonRoot).toBe(true);
   });
 
-  it('passes strict schema validation (Rollout, AnalysisTemplate, Services and routes)', () => {
+  it('passes strict schema validation (Rollout, AnalysisTemplate, Services and routes) and builds with kubectl kustomize', () => {
     expect(validateDirectory(outdir).issues.map(formatIssue)).toEqual([]);
+    for (const folder of fs.readdirSync(outdir)) execFileSync('kubectl', ['kustomize', path.join(outdir, folder)], { encoding: 'utf-8' });
   });
 
   it('names only Services, Ingresses, TraefikServices and HTTPRoutes that exist in the same output', () => {
