@@ -31,6 +31,18 @@ function ingress(ctx: RouteContext, className: string, spec: IngressSpec): void 
   });
 }
 
+/** An Ingress for the prediction and explanation paths on the public host. */
+function predictionIngress(ctx: RouteContext, className: string, id: string, name: string, backend: IngressSpec['backend'], annotations: Record<string, string>): void {
+  ingress(ctx, className, {
+    id,
+    name,
+    host: ctx.host,
+    paths: predictionPaths(ctx.modelName).map((path) => ({ path, pathType: 'Prefix' })),
+    backend,
+    annotations,
+  });
+}
+
 /**
  * ingress-nginx: one Ingress per audience, because its annotations (auth, rate limits, the
  * allow-list) apply to a whole Ingress.
@@ -55,14 +67,7 @@ export function renderNginxRoutes(ctx: RouteContext): RenderedRoutes {
     prediction['nginx.ingress.kubernetes.io/limit-rps'] = String(ctx.rateLimit.requestsPerSecond);
     prediction['nginx.ingress.kubernetes.io/limit-burst-multiplier'] = String(Math.max(1, Math.ceil(ctx.rateLimit.burst / ctx.rateLimit.requestsPerSecond)));
   }
-  ingress(ctx, className, {
-    id: 'PredictionIngress',
-    name: ctx.name,
-    host: ctx.host,
-    paths: predictionPaths(ctx.modelName).map((path) => ({ path, pathType: 'Prefix' })),
-    backend: ctx.inference,
-    annotations: prediction,
-  });
+  predictionIngress(ctx, className, 'PredictionIngress', ctx.name, ctx.inference, prediction);
   if (ctx.routeHealthCheck) {
     ingress(ctx, className, { id: 'HealthIngress', name: `${ctx.name}-health`, host: ctx.host, paths: [{ path: HEALTH_PATH, pathType: 'Exact' }], backend: ctx.inference, annotations: common });
   }
@@ -85,18 +90,11 @@ export function renderNginxRoutes(ctx: RouteContext): RenderedRoutes {
   // Argo Rollouts creates and weights its own canary Ingress from the stable one; the preview is
   // an ingress-nginx canary Ingress that matches on the header only (weight 0).
   if (ctx.preview) {
-    ingress(ctx, className, {
-      id: 'PreviewIngress',
-      name: `${ctx.name}-preview`,
-      host: ctx.host,
-      paths: predictionPaths(ctx.modelName).map((path) => ({ path, pathType: 'Prefix' })),
-      backend: ctx.preview,
-      annotations: {
-        'nginx.ingress.kubernetes.io/canary': 'true',
-        'nginx.ingress.kubernetes.io/canary-by-header': PREVIEW_HEADER,
-        'nginx.ingress.kubernetes.io/canary-by-header-value': PREVIEW_HEADER_VALUE,
-        'nginx.ingress.kubernetes.io/canary-weight': '0',
-      },
+    predictionIngress(ctx, className, 'PreviewIngress', `${ctx.name}-preview`, ctx.preview, {
+      'nginx.ingress.kubernetes.io/canary': 'true',
+      'nginx.ingress.kubernetes.io/canary-by-header': PREVIEW_HEADER,
+      'nginx.ingress.kubernetes.io/canary-by-header-value': PREVIEW_HEADER_VALUE,
+      'nginx.ingress.kubernetes.io/canary-weight': '0',
     });
   }
   return { predictionRoute: ctx.name, previewRoute: ctx.preview ? `${ctx.name}-preview` : undefined };
@@ -116,14 +114,7 @@ export function renderKongRoutes(ctx: RouteContext): RenderedRoutes {
     'konghq.com/https-redirect-status-code': '301',
     'konghq.com/plugins': pluginNames.join(','),
   });
-  ingress(ctx, className, {
-    id: 'PredictionIngress',
-    name: ctx.name,
-    host: ctx.host,
-    paths: predictionPaths(ctx.modelName).map((path) => ({ path, pathType: 'Prefix' })),
-    backend: ctx.inference,
-    annotations: common(predictionPlugins(plugins)),
-  });
+  predictionIngress(ctx, className, 'PredictionIngress', ctx.name, ctx.inference, common(predictionPlugins(plugins)));
   if (ctx.routeHealthCheck) {
     ingress(ctx, className, {
       id: 'HealthIngress', name: `${ctx.name}-health`, host: ctx.host, paths: [{ path: HEALTH_PATH, pathType: 'Exact' }], backend: ctx.inference, annotations: common([plugins.prometheus]),
@@ -140,14 +131,8 @@ export function renderKongRoutes(ctx: RouteContext): RenderedRoutes {
     });
   }
   if (ctx.preview) {
-    ingress(ctx, className, {
-      id: 'PreviewIngress',
-      name: `${ctx.name}-preview`,
-      host: ctx.host,
-      paths: predictionPaths(ctx.modelName).map((path) => ({ path, pathType: 'Prefix' })),
-      backend: ctx.preview,
-      annotations: { ...common(predictionPlugins(plugins)), [`konghq.com/headers.${PREVIEW_HEADER.toLowerCase()}`]: PREVIEW_HEADER_VALUE },
-    });
+    predictionIngress(ctx, className, 'PreviewIngress', `${ctx.name}-preview`, ctx.preview,
+      { ...common(predictionPlugins(plugins)), [`konghq.com/headers.${PREVIEW_HEADER.toLowerCase()}`]: PREVIEW_HEADER_VALUE });
   }
   return { predictionRoute: ctx.name, previewRoute: ctx.preview ? `${ctx.name}-preview` : undefined };
 }
