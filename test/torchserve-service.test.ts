@@ -62,18 +62,25 @@ describe('TorchServeService', () => {
     expect(a.deployment.spec.template.metadata.labels).toMatchObject(selector);
   });
 
-  it('carries the recommended labels on every object, with the model version', () => {
-    const { objects } = synth({ partOf: 'betterprompts' });
+  it('carries the recommended labels on every object, and the model version only where a version changes it', () => {
+    const { objects, deployment } = synth({ partOf: 'betterprompts' });
     for (const o of objects) {
       expect(o.metadata.labels).toMatchObject({
         'app.kubernetes.io/name': 'torchserve',
         'app.kubernetes.io/instance': 'intent-classifier',
-        'app.kubernetes.io/version': '1.0.0',
         'app.kubernetes.io/part-of': 'betterprompts',
         'app.kubernetes.io/managed-by': 'model-serving',
       });
       expect(o.metadata.labels['app.kubernetes.io/component']).toMatch(/^(inference|management|metrics)$/);
     }
+    // A release changes the workload, its pods and config.properties, nothing else of the model.
+    const versioned = objects.filter((o) => o.metadata.labels['app.kubernetes.io/version'] !== undefined).map((o) => `${o.kind}/${o.metadata.name}`);
+    expect(versioned.sort()).toEqual(['ConfigMap/intent-classifier-config', 'Deployment/intent-classifier']);
+    expect(deployment.metadata.labels['app.kubernetes.io/version']).toBe('1.0.0');
+    expect(deployment.spec.template.metadata.labels['app.kubernetes.io/version']).toBe('1.0.0');
+    const bumped = synth({ partOf: 'betterprompts', modelVersion: '1.1.0' }).objects;
+    const changed = objects.filter((o, i) => JSON.stringify(o) !== JSON.stringify(bumped[i])).map((o) => `${o.kind}/${o.metadata.name}`);
+    expect(changed.sort()).toEqual(['ConfigMap/intent-classifier-config', 'Deployment/intent-classifier']);
   });
 
   it('writes config.properties with only keys TorchServe 0.12 reads', () => {

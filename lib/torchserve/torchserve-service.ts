@@ -183,6 +183,9 @@ export class TorchServeService extends Construct {
     this.selectorLabels = { [LABEL_NAME]: 'torchserve', [LABEL_INSTANCE]: p.name };
     const labels = (component: string) => this.labelsFor(component);
     const metadata = (name: string, component: string) => ({ name, namespace: p.namespace, labels: labels(component) });
+    // Only what a new model version really changes carries the version label: the workload, its
+    // pods and the config. A release then changes two files, not every object of the model.
+    const versioned = (name: string, component: string) => ({ name, namespace: p.namespace, labels: { ...labels(component), [LABEL_VERSION]: p.modelVersion } });
 
     const configProperties = renderTorchServeConfig({
       model: {
@@ -205,7 +208,7 @@ export class TorchServeService extends Construct {
     });
 
     this.configMap = new k8s.KubeConfigMap(this, 'Config', {
-      metadata: metadata(`${p.name}-config`, 'inference'),
+      metadata: versioned(`${p.name}-config`, 'inference'),
       data: { 'config.properties': configProperties },
     });
 
@@ -220,7 +223,7 @@ export class TorchServeService extends Construct {
 
     const template: k8s.PodTemplateSpec = {
       metadata: {
-        labels: labels('inference'),
+        labels: { ...labels('inference'), [LABEL_VERSION]: p.modelVersion },
         annotations: {
           // A config change alone would not roll the pods; a changed checksum does.
           [`${ANNOTATION_PREFIX}/config-checksum`]: createHash('sha256').update(configProperties).digest('hex'),
@@ -244,7 +247,7 @@ export class TorchServeService extends Construct {
       this.workload = new ApiObject(this, 'Resource', {
         apiVersion: 'argoproj.io/v1alpha1',
         kind: 'Rollout',
-        metadata: metadata(p.name, 'inference'),
+        metadata: versioned(p.name, 'inference'),
         spec: { ...common, template: k8s.toJson_PodTemplateSpec(template) },
       });
       this.node.addValidation({
@@ -252,7 +255,7 @@ export class TorchServeService extends Construct {
       });
     } else {
       this.workload = new k8s.KubeDeployment(this, 'Resource', {
-        metadata: metadata(p.name, 'inference'),
+        metadata: versioned(p.name, 'inference'),
         spec: {
           ...common,
           // Zero downtime: a new pod must be ready before an old one goes.
@@ -327,13 +330,14 @@ export class TorchServeService extends Construct {
 
   /**
    * The recommended labels for an object that belongs to this model, e.g. its routes or
-   * monitors; `component` says which part it is ("inference", "gateway", "monitoring").
+   * monitors; `component` says which part it is ("inference", "gateway", "monitoring"). They
+   * leave out `app.kubernetes.io/version`: such objects stay the same across model versions,
+   * and so do their files in a release's diff.
    */
   public labelsFor(component: string): Record<string, string> {
     return {
       ...this.selectorLabels,
       [LABEL_COMPONENT]: component,
-      [LABEL_VERSION]: this.modelVersion,
       ...(this.partOf ? { [LABEL_PART_OF]: this.partOf } : {}),
       [LABEL_MANAGED_BY]: MANAGED_BY,
     };
