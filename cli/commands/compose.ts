@@ -1,20 +1,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { type FleetConfig, loadFleet } from '../../lib/fleet';
+import type { FleetConfig } from '../../lib/fleet';
 import { fetchArchiveCommand, renderLocalCompose } from '../../lib/operations';
-import { deployedReleases, registryBesideFleet } from '../../lib/registry';
 import { toResourceName } from '../../lib/private/names';
 import { CliError } from '../cli-error';
-import type { GlobalOptions } from '../global-options';
+import { openRepository, registryOption } from '../options';
 
 interface ComposeOptions {
   readonly environment?: string;
-  readonly output: string;
+  readonly file: string;
   readonly gpu: boolean;
   readonly model?: string;
   readonly image?: string;
-  readonly registry?: string;
 }
 
 /**
@@ -27,14 +25,16 @@ export function registerCompose(program: Command): void {
     .command('compose')
     .description('write a docker-compose.yml that runs the fleet\'s TorchServe models locally, with the same config.properties')
     .option('-e, --environment <env>', 'the environment to mirror (resources, GPUs, gRPC) (default: the first staging environment)')
-    .option('-o, --output <file>', 'the compose file to write; config files go to compose/ beside it', 'docker-compose.yml')
+    .option('-f, --file <file>', 'the compose file to write; config files go to compose/ beside it', 'docker-compose.yml')
     .option('--gpu', 'reserve the environment\'s GPUs through the NVIDIA container runtime', false)
     .option('-m, --model <name>', 'only this model (default: every model)')
     .option('--image <ref>', 'another TorchServe image, such as a CPU build (default: the fleet\'s image)')
-    .option('--registry <file>', 'the model registry, which decides the versions (default: $MODEL_REGISTRY, else registry.yaml beside the fleet file, if present)')
+    .addOption(registryOption())
     .action((options: ComposeOptions, command: Command) => {
-      const { config } = command.optsWithGlobals<GlobalOptions>();
-      const fleet = loadFleet(config);
+      const repository = openRepository(command);
+      const source = repository.loadFleet();
+      const fleet = source.config;
+      const config = repository.display(repository.paths.fleetFile);
       const environment = options.environment ?? defaultEnvironment(fleet);
       const env = fleet.environments[environment];
       if (env === undefined) {
@@ -51,18 +51,17 @@ export function registerCompose(program: Command): void {
         throw new CliError(`--image "${options.image}" must be repository:tag with a pinned tag, such as pytorch/torchserve:0.12.0-cpu`);
       }
       // The versions the environment deploys, as synth decides them.
-      const registry = registryBesideFleet(config, options.registry ?? process.env.MODEL_REGISTRY);
       const compose = renderLocalCompose({
         fleet,
         environment,
-        releases: deployedReleases(fleet, registry)[environment],
+        releases: repository.releases(source)[environment],
         gpu: options.gpu,
         model: options.model,
         image: options.image,
         configFile: path.basename(config),
       });
 
-      const output = path.resolve(options.output);
+      const output = path.resolve(options.file);
       const dir = path.dirname(output);
       for (const file of compose.files) {
         const target = path.join(dir, file.path);

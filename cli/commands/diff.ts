@@ -3,17 +3,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { loadFleet } from '../../lib/fleet';
+import { Option } from 'commander';
 import { synthesizeFleet } from '../../lib/output';
-import { registryBesideFleet } from '../../lib/registry';
 import { diffManifests, readManifestDirectory, readManifestsAtRef, renderDiffMarkdown } from '../../lib/review';
 import { CliError } from '../cli-error';
-import type { GlobalOptions } from '../global-options';
+import { openRepository, outputOption, registryOption } from '../options';
 
 interface DiffOptions {
   readonly base?: string;
-  readonly dist: string;
-  readonly registry?: string;
 }
 
 /**
@@ -26,34 +23,39 @@ export function registerDiff(program: Command): void {
     .command('diff')
     .description('compare a fresh synthesis with the committed output folder, or with the output folder at a git ref, as Markdown for a pull request')
     .option('-b, --base <ref>', 'compare with the output folder at this git revision (default: the folder on disk)')
-    .option('-d, --dist <dir>', 'the output folder', 'dist')
-    .option('--registry <file>', 'the model registry, which decides the versions (default: $MODEL_REGISTRY, else registry.yaml beside the fleet file, if present)')
-    .action((options: DiffOptions, command: Command) => {
-      const { config } = command.optsWithGlobals<GlobalOptions>();
-      const fleet = loadFleet(config);
+    .addOption(outputOption())
+    // The flag's name before every command took --output.
+    .addOption(new Option('-d, --dist <dir>').hideHelp())
+    .addOption(registryOption())
+    .action((options: DiffOptions & { dist?: string; output?: string }, command: Command) => {
+      if (options.dist !== undefined && options.output === undefined) command.setOptionValue('output', options.dist);
+      const repository = openRepository(command);
+      const source = repository.loadFleet();
       // Synthesized as "model-serving synth" does, so an unchanged fleet shows no difference.
-      const registry = registryBesideFleet(config, options.registry ?? process.env.MODEL_REGISTRY);
+      const registry = repository.loadRegistry();
+      repository.releases(source, registry);
+      const dist = repository.display(repository.paths.outdir);
 
       let base;
       let baseLabel: string;
       if (options.base !== undefined) {
         const commit = resolveCommit(options.base);
-        base = readManifestsAtRef(commit, options.dist, process.cwd());
-        baseLabel = `\`${options.dist}/\` at \`${options.base}\` (${commit.slice(0, 7)})`;
+        base = readManifestsAtRef(commit, repository.paths.outdir, process.cwd());
+        baseLabel = `\`${dist}/\` at \`${options.base}\` (${commit.slice(0, 7)})`;
       } else {
-        if (!fs.existsSync(options.dist)) {
-          throw new CliError(`${options.dist}/ does not exist; run "model-serving synth" first, or compare with a git revision: --base <ref>`);
+        if (!fs.existsSync(repository.paths.outdir)) {
+          throw new CliError(`${dist}/ does not exist; run "model-serving synth" first, or compare with a git revision: --base <ref>`);
         }
-        base = readManifestDirectory(options.dist);
-        baseLabel = `\`${options.dist}/\` as committed`;
+        base = readManifestDirectory(repository.paths.outdir);
+        baseLabel = `\`${dist}/\` as committed`;
       }
 
       const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'model-serving-diff-'));
       try {
         const outdir = path.join(temp, 'dist');
-        synthesizeFleet({ fleet, outdir, registry });
+        synthesizeFleet({ fleet: source.config, outdir, registry: registry?.registry });
         const diff = diffManifests(base, readManifestDirectory(outdir));
-        process.stdout.write(renderDiffMarkdown(diff, { base: baseLabel, head: `a fresh synthesis of \`${path.basename(config)}\`` }));
+        process.stdout.write(renderDiffMarkdown(diff, { base: baseLabel, head: `a fresh synthesis of \`${path.basename(repository.paths.fleetFile)}\`` }));
       } finally {
         fs.rmSync(temp, { recursive: true, force: true });
       }

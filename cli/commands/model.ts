@@ -1,35 +1,47 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { type Command, Option } from 'commander';
-import { type FleetConfig, loadFleet } from '../../lib/fleet';
+import type { FleetConfig } from '../../lib/fleet';
 import { BuiltInHandler, PackagingHandler, packagedArchiveUri, packagingFolder, writePackagingJob } from '../../lib/packaging';
+import { type YamlEdit, editYamlText } from '../../lib/private/yaml-edit';
 import {
-  type ModelRegistry, RegistryAction, RegistryError, RegistryStage, compareVersions, modelNameProblem, promoteVersion,
-  readRegistryFile, registerVersion, resolveActor, versionProblem, writeRegistryFile,
+  type ChangeAuthor, type ModelRegistry, type RegistryChange, type RegistryFile, RegistryAction, RegistryStage, compareVersions, emptyRegistry,
+  modelNameProblem, promoteVersion, registerVersion, resolveActor, versionProblem,
 } from '../../lib/registry';
+import type { ServingRepository } from '../../lib/repository';
 import { ValidationError } from '../../lib/private/validation-error';
 import { ModelArchive } from '../../lib/torchserve';
-import { CliError } from '../cli-error';
-import type { GlobalOptions } from '../global-options';
+import { CliError, refusing } from '../cli-error';
+import { openRepository, outputOption, packagingDirOption, registryOption } from '../options';
+import { printSummary } from '../summary';
+
+/** Stages in promotion order. */
+const STAGES = [RegistryStage.STAGING, RegistryStage.PRODUCTION];
 
 /** A requirements.txt is a short list; anything larger is the wrong file. */
 const MAX_REQUIREMENTS_BYTES = 64 * 1024;
 /** The handler travels in a ConfigMap, which holds at most 1 MiB. */
 const MAX_HANDLER_BYTES = 512 * 1024;
 
-interface RegistryOptions {
-  readonly registry: string;
-}
-
 /**
- * `model-serving model ...`: the model registry (register, promote, list, history) and packaging
- * (package), which writes the Job that builds a version's `.mar`.
+ * `model-serving model ...`: the model registry (init, register, promote, list, history) and
+ * packaging (package), which writes the Job that builds a version's `.mar`. The registry lives
+ * beside the fleet file unless --registry or MODEL_REGISTRY names another; only `init` creates it.
  */
 export function registerModelCommands(program: Command): void {
   const model = program
     .command('model')
-    .description('register, promote, list and package model versions; the registry is a committed YAML file');
-  const registryOption = () => new Option('--registry <file>', 'the registry file').env('MODEL_REGISTRY').default('registry.yaml');
+    .description('create the model registry, register, promote, list and package model versions; the registry is a committed YAML file beside the fleet file');
+
+  model
+    .command('init')
+    .description("create the model registry beside the fleet file: registers each model's version and archive from the fleet file and promotes it to the stages the environments deploy; in the fleet file, models[].version becomes a pin per environment (environments.<env>.versions) and mar goes, because the registry holds the archives from now on")
+    .option('--reason <text>', 'why, for the audit trail', 'imported from the fleet file')
+    .addOption(registryOption())
+    .addOption(outputOption())
+    .action((o: { reason: string }, command: Command) => {
+      initRegistry(openRepository(command), o.reason);
+    });
 
   model
     .command('register')
@@ -39,21 +51,27 @@ export function registerModelCommands(program: Command): void {
     .requiredOption('--path <uri>', 'the archive: s3://<bucket>/<key>.mar or pvc://<claim>/<path>.mar')
     .option('--reason <text>', 'why, for the audit trail')
     .addOption(registryOption())
-    .action((o: RegistryOptions & { name: string; version: string; path: string; reason?: string }) => {
-      editRegistry(o.registry, (registry, author) => registerVersion(registry, { model: o.name, version: o.version, path: o.path, reason: o.reason, ...author }));
+    .addOption(outputOption())
+    .action((o: { name: string; version: string; path: string; reason?: string }, command: Command) => {
+      changeRegistry(openRepository(command), (registry, author) => registerVersion(registry, { model: o.name, version: o.version, path: o.path, reason: o.reason, ...author }));
     });
 
   model
     .command('promote')
-    .description('point a stage at a registered version; production takes only versions promoted to staging before, unless --force')
+    .description('approve a registered version for a stage; production takes only versions promoted to staging before, unless --force. Nothing runs it until "model-serving deploy" pins it in an environment of that stage')
     .requiredOption('--name <model>', 'the model name')
     .requiredOption('--version <semver>', 'a registered version')
     .addOption(new Option('--to <stage>', 'the stage').choices(Object.values(RegistryStage)).makeOptionMandatory())
     .requiredOption('--reason <text>', 'why, for the audit trail')
     .option('--force', 'promote to production a version that skipped staging (recorded as forced)')
     .addOption(registryOption())
-    .action((o: RegistryOptions & { name: string; version: string; to: RegistryStage; reason: string; force?: boolean }) => {
-      editRegistry(o.registry, (registry, author) => promoteVersion(registry, { model: o.name, version: o.version, stage: o.to, reason: o.reason, force: o.force, ...author }));
+    .addOption(outputOption())
+    .action((o: { name: string; version: string; to: RegistryStage; reason: string; force?: boolean }, command: Command) => {
+      changeRegistry(openRepository(command), (registry, author) => promoteVersion(registry, { model: o.name, version: o.version, stage: o.to, reason: o.reason, force: o.force, ...author }), (fleet) => {
+        const environments = Object.keys(fleet.environments).filter((env) => fleet.environments[env].stage === o.to && fleet.environments[env].versions?.[o.name] !== o.version);
+        const model = fleet.models.length > 1 ? ` --model ${o.name}` : '';
+        return environments.length === 0 ? undefined : `nothing runs it yet; deploy it with: ${environments.map((env) => `model-serving deploy ${env} ${o.version} <rolling|canary|blue-green>${model}`).join(', then ')}`;
+      });
     });
 
   model
@@ -61,10 +79,11 @@ export function registerModelCommands(program: Command): void {
     .description('list every registered version, its archive and the stages that deploy it')
     .option('--json', 'print JSON instead of a table', false)
     .addOption(registryOption())
-    .action((o: RegistryOptions & { json: boolean }) => {
-      const { registry, text } = readRegistry(o.registry);
-      const rows = Object.keys(registry.models).sort().flatMap((name) => {
-        const entry = registry.models[name];
+    .action((o: { json: boolean }, command: Command) => {
+      const repository = openRepository(command);
+      const file = readRegistry(repository);
+      const rows = Object.keys(file.registry.models).sort().flatMap((name) => {
+        const entry = file.registry.models[name];
         return Object.keys(entry.versions).sort(compareVersions).map((version) => ({
           model: name,
           version,
@@ -75,7 +94,7 @@ export function registerModelCommands(program: Command): void {
       if (o.json) {
         console.log(JSON.stringify(rows, null, 2));
       } else if (rows.length === 0) {
-        console.error(`model-serving: ${o.registry} ${text === undefined ? 'does not exist yet' : 'has no models'}; register one with: model-serving model register --name <model> --version <semver> --path <.mar location>`);
+        console.error(`model-serving: ${repository.display(file.file)} has no models; register one with: model-serving model register --name <model> --version <semver> --path <.mar location>`);
       } else {
         console.log(table(['MODEL', 'VERSION', 'STAGES', 'PATH'], rows.map((r) => [r.model, r.version, r.stages.join(', ') || '-', r.path])));
       }
@@ -87,12 +106,13 @@ export function registerModelCommands(program: Command): void {
     .requiredOption('--name <model>', 'the model name')
     .option('--json', 'print JSON instead of a table', false)
     .addOption(registryOption())
-    .action((o: RegistryOptions & { name: string; json: boolean }) => {
-      const { registry } = readRegistry(o.registry);
-      const entry = registry.models[o.name];
+    .action((o: { name: string; json: boolean }, command: Command) => {
+      const repository = openRepository(command);
+      const file = readRegistry(repository);
+      const entry = file.registry.models[o.name];
       if (entry === undefined) {
-        const known = Object.keys(registry.models).sort();
-        throw new CliError(`model "${o.name}" is not in ${o.registry}${known.length > 0 ? ` (registered models: ${known.join(', ')})` : ''}`);
+        const known = Object.keys(file.registry.models).sort();
+        throw new CliError(`model "${o.name}" is not in ${repository.display(file.file)}${known.length > 0 ? ` (registered models: ${known.join(', ')})` : ''}`);
       }
       if (o.json) {
         console.log(JSON.stringify(entry.history, null, 2));
@@ -115,162 +135,196 @@ export function registerModelCommands(program: Command): void {
     .requiredOption('--version <semver>', 'the version to package (--version)')
     .requiredOption('--model-path <s3 prefix>', 'the S3 prefix holding the training output, e.g. s3://ml-training/intent_classifier/run-42/')
     .requiredOption('--handler <file>', `the handler's Python file, shipped to the Job in a ConfigMap (no secrets), or a built-in handler: ${Object.values(BuiltInHandler).join(', ')}`)
+    .requiredOption('--role-arn <arn>', 'the IAM role the Job runs with: it reads the training output and writes s3://<bucket>/<model>/*, so not the serving pods\' read-only role')
     .option('--serialized-file <name>', 'the weights, relative to --model-path (default: model.pt, unless --model-file is given)')
     .option('--model-file <name>', "the model's class definition (.py), relative to --model-path")
     .option('--extra-files <names>', 'further files relative to --model-path, comma-separated; repeatable', collectList, [] as string[])
     .option('--requirements <file>', 'a local requirements.txt to package (--requirements-file)')
-    .option('--environment <name>', "the fleet environment whose namespace, IAM role and S3 network range the Job uses (default: the fleet's staging environment)")
-    .option('--role-arn <arn>', "the IAM role for the Job (default: the environment's serviceAccount.roleArn); it must be allowed to write the archive key")
-    .option('--bucket <bucket>', "the model bucket (default: the bucket of the model's mar in the fleet file)")
+    .option('--environment <name>', "the fleet environment whose namespace and S3 network range the Job uses (default: the fleet's staging environment)")
+    .option('--bucket <bucket>', "the model bucket (default: the bucket of the model's registered archives, else of its mar in the fleet file)")
     .option('--cpu <quantity>', 'CPU for torch-model-archiver', '2')
     .option('--memory <quantity>', 'memory for torch-model-archiver', '4Gi')
     .option('--workspace-size <quantity>', "scratch space: about three times the model's size", '8Gi')
-    .option('-o, --output <dir>', 'output folder; the Job goes to <dir>/packaging/<model>-<version>/', 'dist')
+    .addOption(packagingDirOption())
     .option('--register', 'also register the archive location in the registry, following its rules', false)
     .option('--reason <text>', 'with --register: why, for the audit trail (default: "packaged from <model path>")')
     .addOption(registryOption())
     .action((o: PackageOptions, command: Command) => {
-      const { config } = command.optsWithGlobals<GlobalOptions>();
-      packageModel(o, config);
+      packageModel(o, openRepository(command));
     });
 }
 
-interface PackageOptions extends RegistryOptions {
+interface PackageOptions {
   readonly name: string;
   readonly version: string;
   readonly modelPath: string;
   readonly handler: string;
+  readonly roleArn: string;
   readonly serializedFile?: string;
   readonly modelFile?: string;
   readonly extraFiles: string[];
   readonly requirements?: string;
   readonly environment?: string;
-  readonly roleArn?: string;
   readonly bucket?: string;
   readonly cpu: string;
   readonly memory: string;
   readonly workspaceSize: string;
-  readonly output: string;
   readonly register: boolean;
   readonly reason?: string;
 }
 
-function packageModel(o: PackageOptions, config: string): void {
+/** The construct's props as the command's flags, so a refusal names what the user typed. */
+const PACKAGE_FLAGS: Readonly<Record<string, string>> = {
+  modelName: '--name',
+  modelVersion: '--version',
+  trainedModelUri: '--model-path',
+  handler: '--handler',
+  iamRoleArn: '--role-arn',
+  serializedFile: '--serialized-file',
+  modelFile: '--model-file',
+  extraFiles: '--extra-files',
+  requirements: '--requirements',
+  archiveBucket: '--bucket',
+  cpu: '--cpu',
+  memory: '--memory',
+  workspaceSize: '--workspace-size',
+};
+
+function packageModel(o: PackageOptions, repository: ServingRepository): void {
+  const nothing = 'Nothing was written.';
   // Everything is checked before anything is written: a refused input leaves no trace.
   const nameProblem = modelNameProblem(o.name);
-  if (nameProblem) throw new CliError(`--name "${o.name}": ${nameProblem}\nNothing was written.`);
+  if (nameProblem) throw new CliError(`--name "${o.name}": ${nameProblem}\n${nothing}`);
   const versionIssue = versionProblem(o.version);
-  if (versionIssue) throw new CliError(`--version "${o.version}": ${versionIssue}\nNothing was written.`);
-  if (o.reason !== undefined && !o.register) throw new CliError('--reason is recorded only with --register\nNothing was written.');
+  if (versionIssue) throw new CliError(`--version "${o.version}": ${versionIssue}\n${nothing}`);
+  if (o.reason !== undefined && !o.register) throw new CliError(`--reason is recorded only with --register\n${nothing}`);
   const handler = readHandler(o.handler);
   const requirements = o.requirements === undefined ? undefined : readText('--requirements', o.requirements, MAX_REQUIREMENTS_BYTES);
 
-  const fleet = loadFleet(config);
-  const environmentName = o.environment ?? stagingEnvironment(fleet, config);
+  const fleet = refusing(() => repository.loadFleet(), nothing).config;
+  const fleetFile = repository.display(repository.paths.fleetFile);
+  const environmentName = o.environment ?? stagingEnvironment(fleet, fleetFile);
   const environment = fleet.environments[environmentName];
   if (environment === undefined) {
-    throw new CliError(`--environment "${environmentName}" is not in ${config}; it defines: ${Object.keys(fleet.environments).sort().join(', ')}\nNothing was written.`);
+    throw new CliError(`--environment "${environmentName}" is not in ${fleetFile}; it defines: ${Object.keys(fleet.environments).sort().join(', ')}\n${nothing}`);
   }
-  const roleArn = o.roleArn ?? environment.serviceAccount.roleArn;
-  if (roleArn === undefined) {
-    throw new CliError(`the Job needs an IAM role to read the training output and write the archive: pass --role-arn, or set environments.${environmentName}.serviceAccount.roleArn in ${config}\nNothing was written.`);
+  // The serving pods' role only reads archives; a role that can overwrite them must not serve.
+  const servingRole = Object.entries(fleet.environments).find(([, env]) => env.serviceAccount.roleArn === o.roleArn);
+  if (servingRole !== undefined) {
+    throw new CliError(`--role-arn "${o.roleArn}" is the serving pods' role (environments.${servingRole[0]}.serviceAccount.roleArn in ${fleetFile}), which should only read archives; pass a packaging role that may write s3://<bucket>/${o.name}/*\n${nothing}`);
   }
-  const bucket = o.bucket ?? fleetBucket(fleet, o.name);
+  const registry = o.register ? refusing(() => repository.requireRegistry(), nothing) : refusing(() => repository.loadRegistry(), nothing);
+  const bucket = o.bucket ?? modelBucket(fleet, registry?.registry, o.name);
   if (bucket === undefined) {
-    throw new CliError(`no model bucket: ${config} has no s3:// mar for model "${o.name}"; pass --bucket\nNothing was written.`);
+    throw new CliError(`--bucket is needed: neither ${fleetFile} nor the registry has an s3:// archive of model "${o.name}" to take the bucket from\n${nothing}`);
   }
 
   // With --register, the registry must accept the change before the Job is written.
   const archiveUri = packagedArchiveUri(bucket, o.name, o.version);
-  let pending: { readonly text?: string; readonly registry: ModelRegistry; readonly changed: boolean; readonly message: string } | undefined;
-  if (o.register) {
-    const file = readRegistry(o.registry, 'Nothing was written.');
-    const change = guard(() => registerVersion(file.registry, {
-      model: o.name,
-      version: o.version,
-      path: archiveUri,
-      reason: o.reason ?? `packaged from ${o.modelPath}`,
-      ...author(o.registry),
-    }), 'Nothing was written.');
-    pending = { text: file.text, ...change };
-  }
+  const change = o.register && registry
+    ? refusing(() => registerVersion(registry.registry, { model: o.name, version: o.version, path: archiveUri, reason: o.reason ?? `packaged from ${o.modelPath}`, ...author(repository) }), nothing)
+    : undefined;
+  const plan = change?.changed ? refusing(() => repository.plan({ registry: change.registry }), nothing) : undefined;
 
-  const result = refuseInvalidProps(() => writePackagingJob({
-    outdir: o.output,
-    namespace: environment.namespace,
-    partOf: fleet.name,
-    modelName: o.name,
-    modelVersion: o.version,
-    trainedModelUri: o.modelPath,
-    handler,
-    serializedFile: o.serializedFile,
-    modelFile: o.modelFile,
-    extraFiles: o.extraFiles,
-    requirements,
-    archiveBucket: bucket,
-    image: `${fleet.image.repository}:${fleet.image.tag}`,
-    awsCliImage: `${fleet.modelFetcher.repository}:${fleet.modelFetcher.tag}`,
-    iamRoleArn: roleArn,
-    cpu: o.cpu,
-    memory: o.memory,
-    workspaceSize: o.workspaceSize,
-    objectStorageCidrs: environment.network.objectStorageCidrs,
-  }));
-  const shown = path.join(o.output, packagingFolder(o.name, o.version));
+  let result;
+  try {
+    result = writePackagingJob({
+      outdir: repository.paths.packagingDir,
+      namespace: environment.namespace,
+      partOf: fleet.name,
+      modelName: o.name,
+      modelVersion: o.version,
+      trainedModelUri: o.modelPath,
+      handler,
+      serializedFile: o.serializedFile,
+      modelFile: o.modelFile,
+      extraFiles: o.extraFiles,
+      requirements,
+      archiveBucket: bucket,
+      image: `${fleet.image.repository}:${fleet.image.tag}`,
+      awsCliImage: `${fleet.modelFetcher.repository}:${fleet.modelFetcher.tag}`,
+      iamRoleArn: o.roleArn,
+      cpu: o.cpu,
+      memory: o.memory,
+      workspaceSize: o.workspaceSize,
+      objectStorageCidrs: environment.network.objectStorageCidrs,
+    });
+  } catch (error) {
+    if (error instanceof ValidationError) {
+      const detail = error.detail.replace(/'(\w+)'/g, (quoted, prop: string) => PACKAGE_FLAGS[prop] ?? quoted);
+      throw new CliError(`${detail}\n${nothing}`);
+    }
+    throw error;
+  }
+  const shown = repository.display(path.join(repository.paths.packagingDir, packagingFolder(o.name, o.version)));
   console.error(`model-serving: wrote ${shown}/ (${result.files.length} manifests): Job ${result.jobName} in ${environment.namespace} packages ${o.name} ${o.version} into ${result.archiveUri}`);
   console.error(`model-serving: run it with: kubectl apply -k ${shown}`);
   if (requirements !== undefined) {
     console.error('model-serving: warning: the serving pods run TorchServe with install_py_dep_per_model=false and no route to a package index, so they will not install these requirements; bake them into the image');
   }
-  if (pending !== undefined) {
-    if (pending.changed) {
-      guard(() => writeRegistryFile(o.registry, pending.registry, { expectedText: pending.text ?? null }), `${o.registry} is unchanged, but ${shown}/ was written; run the command again to register it.`);
+  if (change !== undefined) {
+    if (plan !== undefined) refusing(() => plan.apply(), `${repository.display(repository.paths.registryFile)} is unchanged, but ${shown}/ was written; run the command again to register it.`);
+    console.error(`model-serving: ${change.message}${change.changed ? ` in ${repository.display(repository.paths.registryFile)}` : ''}`);
+  }
+}
+
+/** Applies one rule-checked registry change; the output cannot change, since only pins in the fleet file decide what runs. */
+function changeRegistry(repository: ServingRepository, change: (registry: ModelRegistry, author: ChangeAuthor) => RegistryChange, next?: (fleet: FleetConfig) => string | undefined): void {
+  const note = `Nothing was changed; ${repository.display(repository.paths.registryFile)} is as it was.`;
+  const current = refusing(() => repository.requireRegistry(), note);
+  const result = refusing(() => change(current.registry, author(repository)), note);
+  if (!result.changed) {
+    console.error(`model-serving: ${result.message}`);
+    return;
+  }
+  // The whole repository must still hold together (a newly registered model may still have its
+  // version in the fleet file, say) before the registry is written.
+  const plan = refusing(() => repository.plan({ registry: result.registry }), note);
+  refusing(() => plan.apply(), note);
+  console.error(`model-serving: ${result.message} in ${repository.display(repository.paths.registryFile)}`);
+  if (plan.diff.changes.length > 0) printSummary(repository, plan, { headline: `${repository.display(repository.paths.outdir)}/ was synthesized again.`, head: result.message });
+  const hint = next?.(refusing(() => repository.loadFleet(), note).config);
+  if (hint) console.error(`model-serving: ${hint}`);
+}
+
+/** `model init`: the registry, created explicitly, from what the fleet file runs today. */
+function initRegistry(repository: ServingRepository, reason: string): void {
+  const registryFile = repository.display(repository.paths.registryFile);
+  const note = 'Nothing was changed.';
+  if (fs.existsSync(repository.paths.registryFile)) throw new CliError(`${registryFile} exists already; "model init" only creates a registry\n${note}`);
+  const fleet = refusing(() => repository.loadFleet(), note);
+  const stages = STAGES.filter((stage) => Object.values(fleet.config.environments).some((env) => env.stage === stage));
+  let registry = emptyRegistry();
+  const edits: YamlEdit[] = [];
+  const by = author(repository);
+  fleet.config.models.forEach((model, index) => {
+    if (model.version === undefined || model.mar === undefined) return;
+    const version = model.version;
+    registry = refusing(() => registerVersion(registry, { model: model.name, version, path: model.mar as string, reason, ...by }), note).registry;
+    for (const stage of stages) {
+      registry = refusing(() => promoteVersion(registry, { model: model.name, version, stage, reason, force: stage === RegistryStage.PRODUCTION && !stages.includes(RegistryStage.STAGING), ...by }), note).registry;
     }
-    console.error(`model-serving: ${pending.message}${pending.changed ? ` in ${o.registry}` : ''}`);
+    edits.push({ path: ['models', index, 'version'], delete: true }, { path: ['models', index, 'mar'], delete: true });
+    // Every environment keeps running what it runs, now as a pin that only a deploy changes.
+    for (const name of Object.keys(fleet.config.environments)) edits.push({ path: ['environments', name, 'versions', model.name], value: version });
+  });
+  const plan = refusing(() => repository.plan({ registry, fleetText: editYamlText(fleet.text, edits) }), note);
+  if (plan.diff.changes.length > 0) {
+    throw new CliError(`the registry would change what runs (${plan.diff.changes.length} objects); this is a bug in "model init", please report it\n${note}`);
   }
+  plan.apply();
+  const models = Object.keys(registry.models);
+  console.error(`model-serving: created ${registryFile} (beside ${repository.display(repository.paths.fleetFile)}) with ${models.map((m) => `${m} ${registry.models[m].stages.production ?? registry.models[m].stages.staging}`).join(', ')}, promoted to ${stages.join(' and ')}`);
+  console.error(`model-serving: in ${repository.display(repository.paths.fleetFile)}, moved models[].version to environments.<env>.versions (what "model-serving deploy" changes) and removed mar (the registry has it); ${repository.display(repository.paths.outdir)}/ is unchanged`);
 }
 
-/** The construct checks the rest of the input (file names, quantities, the role) before writing anything. */
-function refuseInvalidProps<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (error) {
-    if (error instanceof ValidationError) throw new CliError(`${error.message}\nNothing was written.`);
-    throw error;
-  }
+function readRegistry(repository: ServingRepository): RegistryFile {
+  return refusing(() => repository.requireRegistry(), `Nothing was changed; ${repository.display(repository.paths.registryFile)} is as it was.`);
 }
 
-/** Reads the registry, applies one rule-checked change and writes it atomically. */
-function editRegistry(file: string, change: (registry: ModelRegistry, author: { actor: string; time: Date }) => { registry: ModelRegistry; changed: boolean; message: string }): void {
-  const current = readRegistry(file);
-  const result = guard(() => change(current.registry, author(file)), unchangedNote(file));
-  if (result.changed) {
-    guard(() => writeRegistryFile(file, result.registry, { expectedText: current.text ?? null }), unchangedNote(file));
-  }
-  console.error(`model-serving: ${result.message}${result.changed ? ` in ${file}` : ''}`);
-}
-
-function readRegistry(file: string, note = unchangedNote(file)) {
-  return guard(() => readRegistryFile(file), note);
-}
-
-function unchangedNote(file: string): string {
-  return `Nothing was changed; ${file} is as it was.`;
-}
-
-function author(registryFile: string): { actor: string; time: Date } {
+function author(repository: ServingRepository): ChangeAuthor {
   // Git config is read where the registry lives, so that repository's user applies.
-  return { actor: resolveActor(path.dirname(path.resolve(registryFile))), time: new Date() };
-}
-
-/** Runs `fn`, turning a broken registry rule into a user error followed by `note` (what was left alone). */
-function guard<T>(fn: () => T, note: string): T {
-  try {
-    return fn();
-  } catch (error) {
-    if (error instanceof RegistryError) throw new CliError(`${error.message}\n${note}`);
-    throw error;
-  }
+  return { actor: resolveActor(path.dirname(path.resolve(repository.paths.registryFile))), time: new Date() };
 }
 
 function readHandler(handler: string): PackagingHandler {
@@ -298,17 +352,21 @@ function readText(flag: string, file: string, maxBytes: number, hint?: string): 
   }
 }
 
-function stagingEnvironment(fleet: FleetConfig, config: string): string {
+function stagingEnvironment(fleet: FleetConfig, fleetFile: string): string {
   const name = Object.keys(fleet.environments).sort().find((env) => fleet.environments[env].stage === RegistryStage.STAGING);
-  if (name === undefined) throw new CliError(`${config} has no environment with stage: staging; pass --environment\nNothing was written.`);
+  if (name === undefined) throw new CliError(`${fleetFile} has no environment with stage: staging; pass --environment\nNothing was written.`);
   return name;
 }
 
-function fleetBucket(fleet: FleetConfig, modelName: string): string | undefined {
-  const model = fleet.models.find((m) => m.name === modelName);
-  if (model === undefined) return undefined;
-  const archive = ModelArchive.fromUri(model.mar);
-  return archive.source === 's3' ? archive.container : undefined;
+/** The bucket of a model's newest registered s3:// archive, else of its mar in the fleet file. */
+function modelBucket(fleet: FleetConfig, registry: ModelRegistry | undefined, modelName: string): string | undefined {
+  const registered = Object.entries(registry?.models[modelName]?.versions ?? {}).sort(([a], [b]) => compareVersions(b, a)).map(([, v]) => v.path);
+  const candidates = [...registered, fleet.models.find((m) => m.name === modelName)?.mar].filter((uri): uri is string => uri !== undefined);
+  for (const uri of candidates) {
+    const archive = ModelArchive.fromUri(uri);
+    if (archive.source === 's3') return archive.container;
+  }
+  return undefined;
 }
 
 function collectList(value: string, previous: string[]): string[] {

@@ -2,12 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { Command } from 'commander';
-import { parseAllDocuments } from 'yaml';
 import { loadFleet } from '../../lib/fleet';
-import { type KubeObject, checkPolicies } from '../../lib/policy';
+import { checkFolderPolicies, kustomizationFolders, manifestFiles } from '../../lib/repository';
 import { formatIssue, validateDirectory } from '../../lib/validation';
 import { CliError } from '../cli-error';
-import type { GlobalOptions } from '../global-options';
+import { openRepository } from '../options';
 
 /**
  * `model-serving validate [dir]`: checks synthesized manifests three ways.
@@ -21,12 +20,13 @@ export function registerValidate(program: Command): void {
   program
     .command('validate')
     .description('check manifests: strict schemas, Pod Security restricted and kube-linter checks, and kubeconform -strict when installed')
-    .argument('[dir]', 'folder of synthesized manifests', 'dist')
-    .action((dir: string, _options: unknown, command: Command) => {
+    .argument('[dir]', 'folder of synthesized manifests (default: the output folder, dist beside the fleet file)')
+    .action((given: string | undefined, _options: unknown, command: Command) => {
+      const repository = openRepository(command);
+      const dir = given ?? repository.paths.outdir;
       if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new CliError(`${dir} is not a directory; run "npm run synth" first`);
-      const { config } = command.optsWithGlobals<GlobalOptions>();
       const schemasOk = runSchemas(dir);
-      const policiesOk = runPolicies(dir, productionNamespaces(config));
+      const policiesOk = runPolicies(dir, productionNamespaces(repository.paths.fleetFile));
       const kubeconform = findOnPath('kubeconform');
       let kubeconformOk = true;
       if (kubeconform) kubeconformOk = runKubeconform(dir, kubeconform);
@@ -36,25 +36,19 @@ export function registerValidate(program: Command): void {
 }
 
 /** Namespaces of the fleet's production environments, for the spread check; none if the fleet file is unreadable. */
-function productionNamespaces(config: string): string[] {
+function productionNamespaces(fleetFile: string): string[] {
   try {
-    return Object.values(loadFleet(config).environments).filter((e) => e.stage === 'production').map((e) => e.namespace);
+    return Object.values(loadFleet(fleetFile).environments).filter((e) => e.stage === 'production').map((e) => e.namespace);
   } catch {
     return [];
   }
 }
 
 function runPolicies(dir: string, production: string[]): boolean {
-  let violations = 0;
-  for (const folder of kustomizationFolders(dir)) {
-    const objects = manifestFiles(folder).flatMap((file) => parseAllDocuments(fs.readFileSync(file, 'utf-8')).map((d) => d.toJS() as KubeObject)).filter((o) => o?.kind);
-    for (const v of checkPolicies(objects, { productionNamespaces: production })) {
-      console.log(`${path.relative(process.cwd(), folder) || '.'}: ${v.object}: [${v.check}] ${v.message}`);
-      violations++;
-    }
-  }
-  console.log(`Policies: Pod Security restricted and kube-linter defaults - ${violations} violation(s)`);
-  return violations === 0;
+  const violations = checkFolderPolicies(dir, production);
+  for (const v of violations) console.log(`${path.relative(process.cwd(), v.folder) || '.'}: ${v.object}: [${v.check}] ${v.message}`);
+  console.log(`Policies: Pod Security restricted and kube-linter defaults - ${violations.length} violation(s)`);
+  return violations.length === 0;
 }
 
 const KUBERNETES_VERSION = '1.28.0';
@@ -94,27 +88,6 @@ function runSchemas(dir: string): boolean {
     `Summary: ${result.objects} resource(s) found in ${result.files} file(s) - Valid: ${result.objects - result.invalid}, Invalid: ${result.invalid}`,
   );
   return result.issues.length === 0;
-}
-
-/** The folder itself and its direct subfolders, where they hold a kustomization.yaml, in sorted order. */
-function kustomizationFolders(dir: string): string[] {
-  const candidates = [
-    dir,
-    ...fs
-      .readdirSync(dir, { withFileTypes: true })
-      .filter((entry) => entry.isDirectory())
-      .map((entry) => path.join(dir, entry.name))
-      .sort(),
-  ];
-  return candidates.filter((folder) => fs.existsSync(path.join(folder, 'kustomization.yaml')));
-}
-
-function manifestFiles(folder: string): string[] {
-  return fs
-    .readdirSync(folder)
-    .filter((name) => /\.ya?ml$/.test(name) && name !== 'kustomization.yaml' && name !== 'kustomization.yml')
-    .sort()
-    .map((name) => path.join(folder, name));
 }
 
 function runKubeconform(dir: string, kubeconform: string): boolean {

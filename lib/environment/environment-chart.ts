@@ -1,7 +1,7 @@
 import { Chart, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
-import type { EnvironmentConfig, FleetConfig, GatewayConfig } from '../fleet';
+import { type EnvironmentConfig, type FleetConfig, type GatewayConfig, modelReleaseType } from '../fleet';
 import { GatewayApiImplementation, GatewayFrontend, GatewayKind, GatewayRoute, IssuerKind } from '../gateway';
 import { ModelNetworkPolicy, NamespaceGuardrails } from '../isolation';
 import { parseQuantity } from '../private/quantity';
@@ -42,8 +42,8 @@ function gpuMetricsOf(env: EnvironmentConfig): GpuMetrics {
   return gpu?.dcgmHonorLabels ? GpuMetrics.dcgm({ namespaceLabel: 'namespace', podLabel: 'pod' }) : GpuMetrics.dcgm();
 }
 
-function releaseStrategy(config: EnvironmentConfig['strategy']): ReleaseStrategy {
-  switch (config.type) {
+function releaseStrategy(config: EnvironmentConfig['strategy'], type: EnvironmentConfig['strategy']['type']): ReleaseStrategy {
+  switch (type) {
     case 'canary': return ReleaseStrategy.canary({ weights: config.canary.weights, pause: Duration.seconds(config.canary.pauseSeconds) });
     case 'blue-green': return ReleaseStrategy.blueGreen({ autoPromotionEnabled: config.blueGreen.autoPromotion, scaleDownDelay: Duration.seconds(config.blueGreen.scaleDownDelaySeconds) });
     default: return ReleaseStrategy.rolling();
@@ -55,8 +55,8 @@ function releaseStrategy(config: EnvironmentConfig['strategy']): ReleaseStrategy
  * Kong traffic through HTTPRoutes (its Gateway API plugin), so a Kong canary is served by Kong's
  * Gateway API support: the same plugins, on a Gateway of class "kong".
  */
-function gatewayFor(gateway: GatewayConfig, strategy: ReleaseStrategy): GatewayConfig {
-  if (gateway.kind === GatewayKind.KONG && strategy.type === ReleaseType.CANARY) {
+function gatewayFor(gateway: GatewayConfig, strategies: Iterable<ReleaseStrategy>): GatewayConfig {
+  if (gateway.kind === GatewayKind.KONG && [...strategies].some((s) => s.type === ReleaseType.CANARY)) {
     return { ...gateway, kind: GatewayKind.GATEWAY_API, implementation: GatewayApiImplementation.KONG, className: gateway.className ?? 'kong' };
   }
   return gateway;
@@ -69,10 +69,16 @@ export interface EnvironmentChartProps {
   /** Which of `fleet.environments` this chart renders. */
   readonly environment: string;
   /**
-   * The version and archive of each model here (see `deployedReleases`).
+   * The version and archive of each model here (see `resolveReleases`).
    * @default - each model's `version` and `mar` from the fleet file
    */
   readonly releases?: Readonly<Record<string, { readonly version: string; readonly mar: string }>>;
+  /**
+   * The model store a `backup` copies when it names no `source`: an S3 prefix holding every
+   * archive the models may run (see `modelArchives`).
+   * @default - the bucket of the archives in `releases`
+   */
+  readonly modelStore?: string;
 }
 
 /**
@@ -90,6 +96,8 @@ export class EnvironmentChart extends Chart {
   public readonly releases: ReadonlyMap<string, CanaryRollout>;
   /** Whether a canary here needs the Argo Rollouts Gateway API plugin installed. */
   public readonly usesGatewayApiPlugin: boolean;
+  /** Whether a model here runs as an Argo Rollout (canary or blue-green), whose fields Argo Rollouts rewrites. */
+  public readonly usesRollouts: boolean;
   /** The models' autoscalers, keyed by TorchServe model name; empty without `autoscaling`. */
   public readonly autoscalers: ReadonlyMap<string, GpuAutoscaler>;
   /** The models' monitoring, keyed by TorchServe model name; empty without `monitoring`. */
@@ -120,7 +128,12 @@ export class EnvironmentChart extends Chart {
       },
     });
 
-    const strategy = releaseStrategy(env.strategy);
+    // Each model has its own strategy, so deploying one model never changes how another is released.
+    // The models this environment runs: those with a release here (a registry-managed model runs
+    // only where a deploy pinned it), else every model of the fleet file.
+    const models = props.releases ? props.fleet.models.filter((m) => props.releases?.[m.name] !== undefined) : props.fleet.models;
+    const strategies = new Map(models.map((m) => [m.name, releaseStrategy(env.strategy, modelReleaseType(env, m.name))]));
+    this.usesRollouts = [...strategies.values()].some((s) => s.needsRollout);
     const cache = env.redis
       ? new RedisCache(this, 'PredictionCache', {
         namespace: env.namespace,
@@ -132,8 +145,13 @@ export class EnvironmentChart extends Chart {
       })
       : undefined;
     const services = new Map<string, TorchServeService>();
-    for (const model of props.fleet.models) {
-      const release = props.releases?.[model.name] ?? { version: model.version, mar: model.mar };
+    const archives: string[] = [];
+    for (const model of models) {
+      const release = props.releases?.[model.name] ?? (model.version !== undefined && model.mar !== undefined ? { version: model.version, mar: model.mar } : undefined);
+      if (release === undefined) {
+        throw new Error(`${this.node.path}: model "${model.name}" has no version and mar in the fleet file, and releases names none; resolve them with resolveReleases`);
+      }
+      archives.push(release.mar);
       services.set(model.name, new TorchServeService(this, toResourceName(model.name), {
         namespace: env.namespace,
         partOf: props.fleet.name,
@@ -161,14 +179,14 @@ export class EnvironmentChart extends Chart {
         tolerations: env.placement.tolerations,
         allowSpot: env.placement.spot,
         iamRoleArn: env.serviceAccount.roleArn,
-        workload: strategy.needsRollout ? WorkloadKind.ROLLOUT : WorkloadKind.DEPLOYMENT,
+        workload: strategies.get(model.name)!.needsRollout ? WorkloadKind.ROLLOUT : WorkloadKind.DEPLOYMENT,
         maxReplicas: Math.max(env.replicas, env.autoscaling?.maxReplicas ?? 0),
         env: cache?.connectionEnv(),
       }));
     }
     this.services = services;
     for (const service of services.values()) cache?.allowFrom(service);
-    this.routes = env.gateway ? this.addGateway(props.fleet.name, env.namespace, gatewayFor(env.gateway, strategy), strategy) : new Map();
+    this.routes = env.gateway ? this.addGateway(props.fleet.name, env.namespace, gatewayFor(env.gateway, strategies.values()), strategies) : new Map();
 
     const gpuMetrics = gpuMetricsOf(env);
     const autoscalers = new Map<string, GpuAutoscaler>();
@@ -231,7 +249,7 @@ export class EnvironmentChart extends Chart {
     for (const service of this.services.values()) {
       releases.set(service.modelName, new CanaryRollout(this, `${service.name}-release`, {
         service,
-        strategy,
+        strategy: strategies.get(service.modelName)!,
         route: this.routes.get(service.modelName),
         gates: {
           maxErrorRate: gates.maxErrorRate,
@@ -268,8 +286,8 @@ export class EnvironmentChart extends Chart {
       new ModelStoreBackup(this, 'ModelStoreBackup', {
         namespace: env.namespace,
         partOf: props.fleet.name,
-        // The schema guarantees one bucket when no source is given.
-        source: env.backup.source ?? (modelStorePrefix(props.fleet.models.map((m) => m.mar)) as string),
+        // resolveReleases guarantees one bucket when no source is given.
+        source: env.backup.source ?? props.modelStore ?? (modelStorePrefix(archives) as string),
         destination: env.backup.destination,
         iamRoleArn: env.backup.roleArn,
         schedule: env.backup.schedule,
@@ -283,7 +301,7 @@ export class EnvironmentChart extends Chart {
     // Every model may double at its largest size during a rollout (surge, blue-green preview).
     const perPod = env.resources;
     const ceiling = Math.max(env.replicas, env.autoscaling?.maxReplicas ?? 0);
-    const pods = props.fleet.models.length * ceiling * 2;
+    const pods = models.length * ceiling * 2;
     new NamespaceGuardrails(this, 'Guardrails', {
       namespace: env.namespace,
       labels: { [LABEL_COMPONENT]: 'guardrails' },
@@ -297,7 +315,7 @@ export class EnvironmentChart extends Chart {
     });
   }
 
-  private addGateway(fleetName: string, namespace: string, gateway: GatewayConfig, strategy: ReleaseStrategy): Map<string, GatewayRoute> {
+  private addGateway(fleetName: string, namespace: string, gateway: GatewayConfig, strategies: ReadonlyMap<string, ReleaseStrategy>): Map<string, GatewayRoute> {
     const frontend = new GatewayFrontend(this, 'Gateway', {
       kind: gateway.kind as GatewayKind,
       implementation: gateway.implementation,
@@ -329,8 +347,8 @@ export class EnvironmentChart extends Chart {
         rateLimitPerSecond: gateway.rateLimit?.requestsPerSecond,
         rateLimitBurst: gateway.rateLimit?.burst,
         cacheGetResponses: gateway.cache,
-        canary: strategy.type === ReleaseType.CANARY,
-        preview: strategy.type === ReleaseType.BLUE_GREEN,
+        canary: strategies.get(service.modelName)!.type === ReleaseType.CANARY,
+        preview: strategies.get(service.modelName)!.type === ReleaseType.BLUE_GREEN,
       }));
     });
     return routes;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { GatewayApiImplementation, GatewayFeature, GatewayKind, gatewayLabel, unsupportedReason } from '../gateway/gateway-kind';
 import { RedisEvictionPolicy } from '../cache/redis-cache';
-import { BackupStorageClass, modelStorePrefix } from '../operations/model-store-backup';
+import { BackupStorageClass } from '../operations/model-store-backup';
 import { cidrProblem } from '../private/cidr';
 import { DNS_LABEL_PATTERN, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, toResourceName } from '../private/names';
 import { QUANTITY_PATTERN, parseQuantity } from '../private/quantity';
@@ -18,6 +18,15 @@ const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 // TorchServe model names become URL segments and, with "_" mapped to "-", Kubernetes names.
 const MODEL_NAME = /^[a-z]([a-z0-9_-]*[a-z0-9])?$/;
+
+/** A semantic version; the registry and packaging follow the same rule. */
+export const versionSchema = z.string().regex(SEMVER, { message: 'must be a semantic version such as "1.0.0" (quote it if YAML reads it as a number)' });
+/** Where a model archive lives; the registry follows the same rule. */
+export const archiveSchema = z
+  .string()
+  .refine((value) => S3_MAR.test(value) || PVC_MAR.test(value), {
+    message: 'must be s3://<bucket>/<key>.mar or pvc://<claim>/<path>.mar',
+  });
 
 const dnsLabel = z
   .string()
@@ -55,12 +64,10 @@ const modelSchema = z.strictObject({
     .max(48, { message: 'must be at most 48 characters, so that derived names such as "<name>-management" stay within 63' })
     .regex(MODEL_NAME, { message: 'must start with a lowercase letter and contain only lowercase letters, digits, "_" and "-"' })
     .refine((name) => !/[_-]{2}/.test(name), { message: 'must not contain consecutive "_" or "-"' }),
-  version: z.string().regex(SEMVER, { message: 'must be a semantic version such as "1.0.0" (quote it if YAML reads it as a number)' }),
-  mar: z
-    .string()
-    .refine((value) => S3_MAR.test(value) || PVC_MAR.test(value), {
-      message: 'must be s3://<bucket>/<key>.mar or pvc://<claim>/<path>.mar',
-    }),
+  // Without a model registry the fleet file says which version runs and where its archive is.
+  // With one, the registry does, and these must be left out (see deployedReleases).
+  version: versionSchema.optional(),
+  mar: archiveSchema.optional(),
   handler: z
     .string()
     .min(1)
@@ -187,8 +194,11 @@ const networkSchema = z.strictObject({
   objectStorageCidrs: z.array(cidr).min(1).default(['0.0.0.0/0']),
 });
 
+const RELEASE_TYPES = ['rolling', 'canary', 'blue-green'] as const;
 const strategySchema = z.strictObject({
-  type: z.enum(['rolling', 'canary', 'blue-green']).default('rolling'),
+  type: z.enum(RELEASE_TYPES).default('rolling'),
+  /** Per-model strategies, which `model-serving deploy --model` writes; other models use `type`. */
+  models: z.record(z.string(), z.enum(RELEASE_TYPES)).optional(),
   canary: z
     .strictObject({
       weights: z
@@ -372,11 +382,10 @@ export const fleetSchema = z
     const backupDestinations = new Map<string, string>();
     for (const [name, env] of Object.entries(fleet.environments)) {
       if (env.backup) {
-        const { destination } = env.backup;
-        const source = env.backup.source ?? modelStorePrefix(fleet.models.map((m) => m.mar));
-        if (source === undefined) {
-          ctx.addIssue({ code: 'custom', path: ['environments', name, 'backup', 'source'], message: 'is required: the models\' archives are not all in one S3 bucket, so name the model store to copy' });
-        } else if (destination.startsWith(source) || source.startsWith(destination)) {
+        const { destination, source } = env.backup;
+        // Without a source, the model store is the archives' bucket, which the registry may decide:
+        // resolveReleases checks that case.
+        if (source !== undefined && (destination.startsWith(source) || source.startsWith(destination))) {
           ctx.addIssue({ code: 'custom', path: ['environments', name, 'backup', 'destination'], input: destination, message: `must not contain or lie inside the model store ${source}; every run would copy the earlier backups again` });
         }
         const other = backupDestinations.get(destination);
@@ -411,19 +420,29 @@ export const fleetSchema = z
       if (RESERVED_FOLDERS.includes(name)) {
         ctx.addIssue({ code: 'custom', path: ['environments', name], message: `is reserved for an output folder (${RESERVED_FOLDERS.join(', ')}); rename the environment` });
       }
-      if (env.strategy.type !== 'rolling') {
+      for (const model of Object.keys(env.strategy.models ?? {})) {
+        if (!fleet.models.some((m) => m.name === model)) {
+          ctx.addIssue({ code: 'custom', path: ['environments', name, 'strategy', 'models', model], message: `sets the strategy of a model the fleet does not define; models: ${fleet.models.map((m) => m.name).join(', ')}` });
+        }
+      }
+      const releaseTypes: [(string | number)[], string][] = [
+        [['environments', name, 'strategy', 'type'], env.strategy.type],
+        ...Object.entries(env.strategy.models ?? {}).map(([model, type]): [(string | number)[], string] => [['environments', name, 'strategy', 'models', model], type]),
+      ];
+      for (const [path, type] of releaseTypes) {
+        if (type === 'rolling') continue;
         if (!env.gateway) {
           ctx.addIssue({
             code: 'custom',
-            path: ['environments', name, 'strategy', 'type'],
-            input: env.strategy.type,
-            message: `needs a gateway: the gateway splits ${env.strategy.type} traffic and its request metrics gate each step; add environments.${name}.gateway or use rolling`,
+            path,
+            input: type,
+            message: `needs a gateway: the gateway splits ${type} traffic and its request metrics gate each step; add environments.${name}.gateway or use rolling`,
           });
         } else if (env.gateway.implementation === GatewayApiImplementation.NGINX_GATEWAY_FABRIC) {
           ctx.addIssue({
             code: 'custom',
-            path: ['environments', name, 'strategy', 'type'],
-            input: env.strategy.type,
+            path,
+            input: type,
             message: 'needs per-route request metrics for its analysis, which gateway-api (nginx-gateway-fabric) does not export (NGINX Plus only); use rolling, or another implementation',
           });
         }
@@ -464,3 +483,8 @@ export type FleetConfig = z.output<typeof fleetSchema>;
 export type ModelConfig = FleetConfig['models'][number];
 export type EnvironmentConfig = FleetConfig['environments'][string];
 export type GatewayConfig = NonNullable<EnvironmentConfig['gateway']>;
+
+/** The release strategy type a model uses in an environment: its own (`strategy.models`), else the environment's. */
+export function modelReleaseType(env: EnvironmentConfig, model: string): EnvironmentConfig['strategy']['type'] {
+  return env.strategy.models?.[model] ?? env.strategy.type;
+}

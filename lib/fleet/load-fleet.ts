@@ -33,8 +33,26 @@ function formatLocation(file: string, problem: FleetProblem): string {
   return problem.line === undefined ? `${file}: ` : `${file}:${problem.line}:${problem.column}: `;
 }
 
+/** Where a field of a parsed YAML file is: its line and column, or nothing when it is not in the file. */
+export type YamlLocator = (path: readonly (string | number)[]) => { readonly line?: number; readonly column?: number };
+
+/** A validated fleet file with what a later check needs to point at its lines. */
+export interface FleetSource {
+  readonly file: string;
+  /** The file's text, as read. */
+  readonly text: string;
+  readonly config: FleetConfig;
+  /** The line and column of a field (or of its nearest parent in the file). */
+  readonly locate: YamlLocator;
+}
+
 /** Reads, parses and validates a fleet file. Throws {@link FleetConfigError} on any problem. */
 export function loadFleet(file: string): FleetConfig {
+  return loadFleetSource(file).config;
+}
+
+/** {@link loadFleet}, keeping the text and the field locations for later checks. */
+export function loadFleetSource(file: string): FleetSource {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(file);
@@ -47,11 +65,16 @@ export function loadFleet(file: string): FleetConfig {
   if (stat.size > MAX_FLEET_FILE_BYTES) {
     throw new FleetConfigError(file, [{ path: '', message: `is ${stat.size} bytes; a fleet file may be at most ${MAX_FLEET_FILE_BYTES} bytes (1 MiB)` }]);
   }
-  return parseFleet(fs.readFileSync(file, 'utf-8'), file);
+  return parseFleetSource(fs.readFileSync(file, 'utf-8'), file);
 }
 
 /** Parses and validates fleet YAML text. `file` only labels the error messages. */
 export function parseFleet(text: string, file = '<fleet>'): FleetConfig {
+  return parseFleetSource(text, file).config;
+}
+
+/** {@link parseFleet}, keeping the text and the field locations for later checks. */
+export function parseFleetSource(text: string, file = '<fleet>'): FleetSource {
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
   const documents = Array.isArray(docs) ? docs : [];
@@ -76,7 +99,7 @@ export function parseFleet(text: string, file = '<fleet>'): FleetConfig {
     throw new FleetConfigError(file, [{ path: '', line: 1, column: 1, message: `must be a YAML mapping with name, image, models and environments; got ${describe(input)}` }]);
   }
   const result = fleetSchema.safeParse(input, { reportInput: true });
-  if (result.success) return result.data;
+  if (result.success) return { file, text, config: result.data, locate: (path) => locate(doc, lineCounter, path) };
   const problems = result.error.issues.flatMap((issue) => toProblems(issue, doc, lineCounter, input));
   // Reported in file order, so the list reads top to bottom like the file.
   problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));

@@ -20,11 +20,10 @@ export interface LocalComposeOptions {
   /** The fleet file's name, recorded in the header. @default 'serving.yaml' */
   readonly configFile?: string;
   /**
-   * The version and archive the environment deploys, per model name: what the model registry
-   * decides (`deployedReleases(fleet, registry)[environment]`).
-   * @default - the versions and archives of the fleet file
+   * The version and archive the environment deploys, per model name, as `resolveReleases`
+   * decides them (the fleet file's or the registry's).
    */
-  readonly releases?: Readonly<Record<string, DeployedRelease>>;
+  readonly releases: Readonly<Record<string, DeployedRelease>>;
 }
 
 /** One TorchServe service of the compose file. */
@@ -79,7 +78,8 @@ export function renderLocalCompose(options: LocalComposeOptions): LocalCompose {
   if (env === undefined) {
     throw new Error(`unknown environment "${options.environment}"; the fleet defines: ${Object.keys(fleet.environments).join(', ')}`);
   }
-  const models = options.model === undefined ? fleet.models : fleet.models.filter((m) => m.name === options.model);
+  const deployed = fleet.models.filter((m) => options.releases[m.name] !== undefined);
+  const models = options.model === undefined ? deployed : deployed.filter((m) => m.name === options.model);
   if (models.length === 0) {
     throw new Error(`unknown model "${options.model}"; the fleet defines: ${fleet.models.map((m) => m.name).join(', ')}`);
   }
@@ -94,8 +94,8 @@ export function renderLocalCompose(options: LocalComposeOptions): LocalCompose {
   const files: { path: string; content: string }[] = [];
   const composeServices: Record<string, unknown> = {};
   models.forEach((configured, index) => {
-    const release = options.releases?.[configured.name];
-    const model = release ? { ...configured, version: release.version, mar: release.mar } : configured;
+    const release = options.releases[configured.name];
+    const model = { ...configured, version: release.version, mar: release.mar };
     const name = toResourceName(model.name);
     const archive = ModelArchive.fromUri(model.mar);
     const base = index * PORT_STRIDE;
@@ -134,7 +134,7 @@ export function fetchArchiveCommand(archive: ModelArchive, namespace: string, de
     : `kubectl -n ${namespace} cp -c torchserve "$(kubectl -n ${namespace} get pod -l app.kubernetes.io/instance=${deploymentName} -o jsonpath='{.items[0].metadata.name}')":${MODEL_STORE}/${archive.fileName} ${modelStoreDir}/${archive.fileName}`;
 }
 
-function renderConfig(model: ModelConfig, env: EnvironmentConfig, archive: ModelArchive, gpuCount: number): string {
+function renderConfig(model: ModelConfig & DeployedRelease, env: EnvironmentConfig, archive: ModelArchive, gpuCount: number): string {
   const memoryBytes = parseQuantity(env.resources.memory);
   // TorchServeService's rule: the given heap, else a quarter of the memory, at most 4Gi.
   const jvmHeapBytes = env.resources.jvmHeap !== undefined ? parseQuantity(env.resources.jvmHeap) : Math.min(memoryBytes / 4, 4 * 2 ** 30);

@@ -4,15 +4,24 @@ import { App, Chart, YamlOutputType } from 'cdk8s';
 import { stringify } from 'yaml';
 import { EnvironmentChart } from '../environment';
 import type { FleetConfig } from '../fleet';
-import { type ModelRegistry, deployedReleases } from '../registry';
+import { type ModelRegistry, deployedReleases, modelArchives } from '../registry';
+import { modelStorePrefix } from '../operations';
 import { LABEL_MANAGED_BY, LABEL_PART_OF, MANAGED_BY } from '../private/labels';
 import { ArgoCdApplication } from '../gitops';
-import { GatewayApiPluginConfig, ReleaseType } from '../release';
+import { GatewayApiPluginConfig } from '../release';
 
 /** Output folder of cluster-wide Argo Rollouts configuration, when a canary needs it. */
 export const ARGO_ROLLOUTS_FOLDER = 'argo-rollouts';
 /** Output folder of the Argo CD Applications, when the fleet file configures Argo CD. */
 export const ARGOCD_FOLDER = 'argocd';
+
+/** The output folder holds something a synth must not replace. Nothing was written. */
+export class OutputFolderError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OutputFolderError';
+  }
+}
 
 /** Options of {@link synthesizeFleet}. */
 export interface SynthesizeFleetOptions {
@@ -26,8 +35,11 @@ export interface SynthesizeFleetOptions {
   readonly registry?: ModelRegistry;
 }
 
-/** Output folder of `model-serving model package` Jobs; kept across synths. */
-export const PACKAGING_FOLDER = 'packaging';
+/**
+ * Where `model-serving model package` wrote its Jobs before they moved beside the fleet file
+ * (`packaging/`), out of the synthesized tree that each synth replaces.
+ */
+const LEGACY_PACKAGING_FOLDER = 'packaging';
 
 /** What {@link synthesizeFleet} wrote. */
 export interface SynthesizeFleetResult {
@@ -45,6 +57,9 @@ export interface SynthesizeFleetResult {
 export function synthesizeFleet(options: SynthesizeFleetOptions): SynthesizeFleetResult {
   const outdir = path.resolve(options.outdir);
   recoverInterruptedSwap(outdir);
+  if (fs.existsSync(path.join(outdir, LEGACY_PACKAGING_FOLDER))) {
+    throw new OutputFolderError(`${options.outdir}/${LEGACY_PACKAGING_FOLDER}/ holds packaging Jobs, which a synth would delete with the rest of ${options.outdir}/; they live beside the fleet file now: git mv ${options.outdir}/${LEGACY_PACKAGING_FOLDER} ${LEGACY_PACKAGING_FOLDER}`);
+  }
   const staging = siblingPath(outdir, `staging-${process.pid}`);
   fs.rmSync(staging, { recursive: true, force: true });
   try {
@@ -52,7 +67,8 @@ export function synthesizeFleet(options: SynthesizeFleetOptions): SynthesizeFlee
     // One folder per chart, one file per object: a PR diff shows each object on its own.
     const app = new App({ outdir: staging, yamlOutputType: YamlOutputType.FOLDER_PER_CHART_FILE_PER_RESOURCE });
     const releases = deployedReleases(options.fleet, options.registry);
-    const charts = environments.map((environment) => new EnvironmentChart(app, environment, { fleet: options.fleet, environment, releases: releases[environment] }));
+    const modelStore = modelStorePrefix(modelArchives(options.fleet, options.registry));
+    const charts = environments.map((environment) => new EnvironmentChart(app, environment, { fleet: options.fleet, environment, releases: releases[environment], modelStore }));
     const folders = [...environments];
     const chartLabels = { [LABEL_PART_OF]: options.fleet.name, [LABEL_MANAGED_BY]: MANAGED_BY };
     if (charts.some((chart) => chart.usesGatewayApiPlugin)) {
@@ -75,7 +91,7 @@ export function synthesizeFleet(options: SynthesizeFleetOptions): SynthesizeFlee
           destinationServer: argocd.destinationServer,
           destinationNamespace: env.namespace,
           automatedSync: argocd.automatedSync.includes(environment),
-          ignoreRolloutManagedFields: env.strategy.type !== ReleaseType.ROLLING,
+          ignoreRolloutManagedFields: charts[environments.indexOf(environment)].usesRollouts,
         });
       }
       folders.push(ARGOCD_FOLDER);
@@ -85,9 +101,6 @@ export function synthesizeFleet(options: SynthesizeFleetOptions): SynthesizeFlee
     for (const folder of folders) {
       manifests += writeKustomization(path.join(staging, folder));
     }
-    // Packaging Jobs are written by their own command, not derived from the fleet file.
-    const packaging = path.join(outdir, PACKAGING_FOLDER);
-    if (fs.existsSync(packaging)) fs.cpSync(packaging, path.join(staging, PACKAGING_FOLDER), { recursive: true });
     swapInto(staging, outdir);
     return { environments, manifests };
   } finally {

@@ -7,7 +7,10 @@ import { ModelPackagingJob, type ModelPackagingJobProps } from './model-packagin
 
 /** Options of {@link writePackagingJob}. */
 export interface WritePackagingJobOptions extends ModelPackagingJobProps {
-  /** The output folder; the Job goes to `<outdir>/packaging/<model>-<version>/`. */
+  /**
+   * The folder of packaging Jobs (`packaging/` beside the fleet file); the Job goes to
+   * `<outdir>/<model>-<version>/`. Keep it apart from the synthesized output, which every synth replaces.
+   */
   readonly outdir: string;
   /** The namespace the Job runs in. */
   readonly namespace: string;
@@ -15,7 +18,7 @@ export interface WritePackagingJobOptions extends ModelPackagingJobProps {
 
 /** What {@link writePackagingJob} wrote. */
 export interface WritePackagingJobResult {
-  /** The Kustomize folder, `<outdir>/packaging/<model>-<version>`. */
+  /** The Kustomize folder, `<outdir>/<model>-<version>`. */
   readonly folder: string;
   /** Manifest file names in the folder, kustomization.yaml not included. */
   readonly files: readonly string[];
@@ -25,9 +28,9 @@ export interface WritePackagingJobResult {
   readonly jobName: string;
 }
 
-/** The folder a model version's packaging Job is written to, relative to the output folder. */
+/** The folder a model version's packaging Job is written to, relative to the packaging folder. */
 export function packagingFolder(modelName: string, modelVersion: string): string {
-  return path.join('packaging', `${modelName}-${modelVersion}`);
+  return `${modelName}-${modelVersion}`;
 }
 
 /**

@@ -8,10 +8,13 @@ import { Construct } from 'constructs';
  */
 export class ValidationError extends Error {
   public readonly code: string;
+  /** The message without the code and the construct path, for tools that name their own inputs. */
+  public readonly detail: string;
 
   constructor(code: string, message: string, scope: Construct) {
     super(`[${code}] ${scope.node.path}: ${message}`);
     this.name = 'ValidationError';
     this.code = code;
+    this.detail = message;
   }
 }

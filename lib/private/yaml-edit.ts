@@ -11,8 +11,11 @@ export type YamlScalar = string | number | boolean;
 
 /** One change: set the scalar at `path` (creating missing mappings), or delete the key at `path`. */
 export type YamlEdit =
-  | { readonly path: readonly string[]; readonly value: YamlScalar }
-  | { readonly path: readonly string[]; readonly delete: true };
+  | { readonly path: readonly YamlKey[]; readonly value: YamlScalar }
+  | { readonly path: readonly YamlKey[]; readonly delete: true };
+
+/** A mapping key, or the index of a list item. */
+export type YamlKey = string | number;
 
 /** The edit could not be made without rewriting more than the edited value. */
 export class YamlEditError extends Error {
@@ -43,7 +46,7 @@ function parse(text: string): Document {
   return doc;
 }
 
-function setScalar(text: string, doc: Document, path: readonly string[], value: YamlScalar): string {
+function setScalar(text: string, doc: Document, path: readonly YamlKey[], value: YamlScalar): string {
   const existing = doc.getIn(path, true) as Node | undefined;
   if (existing !== undefined) {
     if (!isScalar(existing) || existing.range === undefined || existing.range === null) {
@@ -82,7 +85,7 @@ function replaceScalar(text: string, node: Scalar, value: YamlScalar): string {
   return text.slice(0, start) + rendered + after;
 }
 
-function insertIntoBlockMap(text: string, map: Node & { items: Pair[] }, keys: readonly string[], value: YamlScalar): string {
+function insertIntoBlockMap(text: string, map: Node & { items: Pair[] }, keys: readonly YamlKey[], value: YamlScalar): string {
   const first = map.items[0];
   const column = columnOf(text, (first.key as Node).range![0]);
   const last = map.items[map.items.length - 1];
@@ -92,7 +95,7 @@ function insertIntoBlockMap(text: string, map: Node & { items: Pair[] }, keys: r
   return text.slice(0, at) + prefix + blockLines(keys, value, column) + text.slice(at);
 }
 
-function insertIntoFlowMap(text: string, map: Node & { items: Pair[] }, keys: readonly string[], value: YamlScalar): string {
+function insertIntoFlowMap(text: string, map: Node & { items: Pair[] }, keys: readonly YamlKey[], value: YamlScalar): string {
   const close = text.lastIndexOf('}', map.range![1] - 1);
   let entry = renderScalar(value);
   for (const key of [...keys].reverse().slice(0, -1)) entry = `{ ${renderKey(key)}: ${entry} }`;
@@ -102,7 +105,7 @@ function insertIntoFlowMap(text: string, map: Node & { items: Pair[] }, keys: re
   return `${text.slice(0, lastEnd)}, ${entry}${text.slice(lastEnd)}`;
 }
 
-function deleteKey(text: string, doc: Document, path: readonly string[]): string {
+function deleteKey(text: string, doc: Document, path: readonly YamlKey[]): string {
   const pair = pairAt(doc, path);
   const parent = (path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true)) as Node & { flow?: boolean; items: Pair[] };
   const keyStart = (pair.key as Node).range![0];
@@ -130,21 +133,21 @@ function deleteKey(text: string, doc: Document, path: readonly string[]): string
   return text.slice(0, start) + text.slice(end);
 }
 
-function pairAt(doc: Document, path: readonly string[]): Pair {
+function pairAt(doc: Document, path: readonly YamlKey[]): Pair {
   const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
   const key = path[path.length - 1];
-  const pair = isMap(parent) ? parent.items.find((item) => isScalar(item.key) && String(item.key.value) === key) : undefined;
+  const pair = isMap(parent) ? parent.items.find((item) => isScalar(item.key) && String(item.key.value) === String(key)) : undefined;
   if (pair === undefined) throw new YamlEditError(`${path.join('.')} is not in the file`);
   return pair as Pair;
 }
 
 /** `keys` as nested block mapping lines ending in `value`, the first key at `column`. */
-function blockLines(keys: readonly string[], value: YamlScalar, column: number): string {
+function blockLines(keys: readonly YamlKey[], value: YamlScalar, column: number): string {
   return keys.map((key, i) => `${' '.repeat(column + 2 * i)}${renderKey(key)}:${i === keys.length - 1 ? ` ${renderScalar(value)}` : ''}\n`).join('');
 }
 
-function renderKey(key: string): string {
-  return renderScalar(key);
+function renderKey(key: YamlKey): string {
+  return renderScalar(String(key));
 }
 
 function renderScalar(value: YamlScalar, type?: Scalar['type']): string {
@@ -178,9 +181,9 @@ function lineEnd(text: string, offset: number): number {
 
 function verify(before: Document, text: string, edit: YamlEdit): void {
   const expected = before.toJS() as Record<string, unknown>;
-  const parent = edit.path.slice(0, -1).reduce<Record<string, unknown>>((node, key) => {
+  const parent = edit.path.slice(0, -1).reduce<Record<YamlKey, unknown>>((node, key) => {
     if (node[key] === null || node[key] === undefined) node[key] = {};
-    return node[key] as Record<string, unknown>;
+    return node[key] as Record<YamlKey, unknown>;
   }, expected);
   const key = edit.path[edit.path.length - 1];
   if ('delete' in edit) delete parent[key];

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { type Document, LineCounter, parseAllDocuments, stringify } from 'yaml';
 import { type core, z } from 'zod';
-import { fleetSchema } from '../fleet/fleet-schema';
+import { archiveSchema, fleetSchema, versionSchema } from '../fleet/fleet-schema';
+import type { YamlLocator } from '../fleet/load-fleet';
 import { toResourceName } from '../private/names';
 import { allowedKeysAt as schemaKeysAt, describeValue as describe, formatFieldPath as formatPath, locateInYaml as locate, valueAt } from '../private/yaml-problems';
 
@@ -19,10 +20,8 @@ import { allowedKeysAt as schemaKeysAt, describeValue as describe, formatFieldPa
 
 // The registry follows the fleet file's rules for names, versions and archive locations, taken
 // from its schema so the two can never disagree.
-const modelFields = fleetSchema.shape.models.element.shape;
-const modelNameSchema = modelFields.name;
-const versionSchema = modelFields.version;
-const archivePathSchema = modelFields.mar;
+const modelNameSchema = fleetSchema.shape.models.element.shape.name;
+const archivePathSchema = archiveSchema;
 
 /** A registry file is hand-reviewed text; anything larger is a mistake. */
 export const MAX_REGISTRY_FILE_BYTES = 16 * 1024 * 1024;
@@ -234,6 +233,8 @@ export interface RegistryFile {
   readonly registry: ModelRegistry;
   /** The file's text; `undefined` when the file does not exist yet. */
   readonly text?: string;
+  /** The line and column of a field, for messages that point into the file. */
+  readonly locate?: YamlLocator;
 }
 
 /** Reads and validates a registry file. A missing file is an empty registry. Throws {@link RegistryError}. */
@@ -250,7 +251,7 @@ export function readRegistryFile(file: string): RegistryFile {
     throw RegistryError.invalidFile(file, [{ path: '', message: `is ${stat.size} bytes; a registry may be at most ${MAX_REGISTRY_FILE_BYTES} bytes` }]);
   }
   const text = fs.readFileSync(file, 'utf-8');
-  return { file, registry: parseRegistry(text, file), text };
+  return { file, text, ...parseRegistrySource(text, file) };
 }
 
 /** Reads and validates a registry file; see {@link readRegistryFile}. */
@@ -258,27 +259,13 @@ export function loadRegistry(file: string): ModelRegistry {
   return readRegistryFile(file).registry;
 }
 
-/** The registry file a fleet file uses unless told otherwise: `registry.yaml` in the same folder. */
-export function defaultRegistryFile(fleetFile: string): string {
-  return path.join(path.dirname(fleetFile), 'registry.yaml');
-}
-
-/**
- * The registry that decides a fleet's model versions: `file` when given (it must exist), else
- * {@link defaultRegistryFile} if it exists, else `undefined`, and the fleet file's own versions apply.
- * Throws {@link RegistryError} for a registry that cannot be used.
- */
-export function registryBesideFleet(fleetFile: string, file?: string): ModelRegistry | undefined {
-  if (file !== undefined) {
-    if (!fs.existsSync(file)) throw RegistryError.invalidFile(file, [{ path: '', message: 'file not found; pass --registry <file> or set MODEL_REGISTRY to an existing registry' }]);
-    return loadRegistry(file);
-  }
-  const beside = defaultRegistryFile(fleetFile);
-  return fs.existsSync(beside) ? loadRegistry(beside) : undefined;
-}
-
 /** Parses and validates registry YAML. `file` only labels error messages. Throws {@link RegistryError}. */
 export function parseRegistry(text: string, file = '<registry>'): ModelRegistry {
+  return parseRegistrySource(text, file).registry;
+}
+
+/** {@link parseRegistry}, keeping the field locations for messages. */
+export function parseRegistrySource(text: string, file = '<registry>'): { registry: ModelRegistry; locate: YamlLocator } {
   const lineCounter = new LineCounter();
   const documents = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
   const docs = Array.isArray(documents) ? documents : [];
@@ -300,7 +287,7 @@ export function parseRegistry(text: string, file = '<registry>'): ModelRegistry 
     throw RegistryError.invalidFile(file, [{ path: '', line: 1, column: 1, message: `must be a YAML mapping with a "models" key; got ${describe(input)}` }]);
   }
   const result = registrySchema.safeParse(input);
-  if (result.success) return result.data;
+  if (result.success) return { registry: result.data, locate: (where) => locate(doc, lineCounter, where) };
   const problems = result.error.issues.flatMap((issue) => toProblems(issue, doc, lineCounter, input));
   problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0) || a.path.localeCompare(b.path));
   throw RegistryError.invalidFile(file, problems);
@@ -574,16 +561,6 @@ export function versionForStage(registry: ModelRegistry, model: string, stage: `
   const version = resolved === undefined ? undefined : entry?.stages[resolved];
   if (entry === undefined || resolved === undefined || version === undefined) return undefined;
   return { model, version, path: entry.versions[version].path, stage: resolved };
-}
-
-/** {@link versionForStage}, but a missing release is a {@link RegistryError} that says how to fix it. */
-export function requireVersionForStage(registry: ModelRegistry, model: string, stage: `${RegistryStage}`): StageRelease {
-  const release = versionForStage(registry, model, stage);
-  if (release !== undefined) return release;
-  if (registry.models[model] === undefined) {
-    throw new RegistryError(`model "${model}" is not in the registry; register and promote a version: model-serving model register --name ${model} ...`);
-  }
-  throw new RegistryError(`no version of ${model} is promoted to ${stage}; promote one: model-serving model promote --name ${model} --version <version> --to ${stage} --reason "..."`);
 }
 
 /** Semantic version precedence (build metadata ignored), for sorting: negative when `a` comes first. */

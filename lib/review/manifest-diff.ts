@@ -188,7 +188,7 @@ export function diffManifests(base: ManifestSet, head: ManifestSet): ManifestDif
         });
       }
     }
-    addReplacementRisks(envChanges);
+    addReplacementRisks(envChanges, [...before.values(), ...after.values()]);
     changes.push(...envChanges.sort(compareChanges));
   }
   return { environments, changes };
@@ -290,6 +290,9 @@ function risksOfPresence(o: ManifestObject, type: ChangeType): Risk[] {
   }
   if (RBAC_KINDS.has(kind)) risks.push({ category: RiskCategory.RBAC, message: `${kind} ${verb}` });
   if (kind === 'PrometheusRule') risks.push({ category: RiskCategory.ALERT_THRESHOLD, message: `alert rules ${verb}` });
+  if (type === ChangeType.REMOVED && (kind === 'Deployment' || kind === 'Rollout' || kind === 'StatefulSet')) {
+    risks.push({ category: RiskCategory.REPLICAS, message: `${kind} removed: its pods stop serving once it is deleted (an Argo CD prune deletes it; kubectl apply leaves it running)` });
+  }
   if (kind === 'ServiceAccount' && type === ChangeType.ADDED) {
     const role = (o.metadata?.annotations as Record<string, string> | undefined)?.[IRSA_ANNOTATION];
     if (role) risks.push({ category: RiskCategory.RBAC, message: `new identity with IAM role ${role}` });
@@ -370,14 +373,31 @@ function risksOfChange(o: ManifestObject, leaves: readonly LeafChange[]): Risk[]
   return risks;
 }
 
-/** A Deployment removed and a Rollout of the same name added (or back) is a strategy switch. */
-function addReplacementRisks(changes: ObjectChange[]): void {
+/**
+ * A Deployment removed and a Rollout of the same name added (or back) is a strategy switch, and
+ * the new workload's model version is compared with the old one's: a version change must show
+ * in the risky table even when the workload kind changes with it.
+ */
+function addReplacementRisks(changes: ObjectChange[], objects: readonly ManifestObject[]): void {
+  const version = (kind: string, change: ObjectChange) => {
+    const object = objects.find((o) => o.kind === kind && o.metadata?.name === change.name && o.metadata?.namespace === change.namespace);
+    return (object?.metadata?.labels as Record<string, string> | undefined)?.[MODEL_VERSION_LABEL];
+  };
   for (const added of changes.filter((c) => c.type === ChangeType.ADDED && (c.kind === 'Rollout' || c.kind === 'Deployment'))) {
     const other = added.kind === 'Rollout' ? 'Deployment' : 'Rollout';
     const removed = changes.find((c) => c.type === ChangeType.REMOVED && c.kind === other && c.name === added.name && c.namespace === added.namespace);
     if (removed) {
-      const index = changes.indexOf(added);
-      changes[index] = { ...added, risks: [...added.risks, { category: RiskCategory.STRATEGY, message: `${other} replaced by a ${added.kind} of the same name: delete the old ${other} only once the ${added.kind} is healthy (an Argo CD prune deletes it at once)` }] };
+      const risks: Risk[] = [...added.risks];
+      const [from, to] = [version(other, removed), version(added.kind, added)];
+      if (from !== to) {
+        // Argo Rollouts skips the steps (and their analysis) for a Rollout's first revision: there is no stable one yet.
+        const unanalysed = added.kind === 'Rollout' ? `; a new Rollout has no stable version, so ${show(to)} goes out at once without the release steps or their analysis: switch the strategy with ${show(from)} first, then release ${show(to)}` : '';
+        risks.push({ category: RiskCategory.MODEL_VERSION, message: `${show(from)} → ${show(to)}${unanalysed}` });
+      }
+      risks.push({ category: RiskCategory.STRATEGY, message: `${other} replaced by a ${added.kind} of the same name: delete the old ${other} only once the ${added.kind} is healthy (an Argo CD prune deletes it at once)` });
+      changes[changes.indexOf(added)] = { ...added, risks };
+      // The same model keeps serving, from the new workload: not a removal to warn about.
+      changes[changes.indexOf(removed)] = { ...removed, risks: removed.risks.filter((r) => r.category !== RiskCategory.REPLICAS) };
     }
   }
 }

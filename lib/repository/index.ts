@@ -1,0 +1,3 @@
+export * from './repository-paths';
+export * from './output-check';
+export * from './serving-repository';

@@ -1,0 +1,191 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { type FleetSource, loadFleetSource, parseFleetSource } from '../fleet';
+import { type SynthesizeFleetResult, recoverInterruptedSwap, synthesizeFleet } from '../output';
+import {
+  type DeployedReleases, type ModelRegistry, type RegistryFile, RegistryError, readRegistryFile, resolveReleases, writeFileAtomic, writeRegistryFile,
+} from '../registry';
+import { type ManifestDiff, diffManifests, readManifestDirectory } from '../review';
+import { type OutputFolderReport, type TreeDifference, checkOutputFolder, compareTrees } from './output-check';
+import { type RepositoryPathOptions, type RepositoryPaths, resolveRepositoryPaths } from './repository-paths';
+
+const EMPTY_REPORT: OutputFolderReport = { objects: 0, files: 0, schemaIssues: [], violations: [], kustomize: { built: [], failed: [] } };
+
+/** A change to the reviewed files, checked and previewed, not yet written. */
+export interface PlannedChange {
+  /** What the output folder would look like afterwards, against what it holds now, every folder. */
+  readonly diff: ManifestDiff;
+  /** Whether the fleet file's text changes. */
+  readonly fleetChanged: boolean;
+  /** Whether the registry changes. */
+  readonly registryChanged: boolean;
+  /** Writes the registry, the fleet file and the output folder, each atomically, in that order. */
+  apply(): SynthesizeFleetResult;
+}
+
+/** What a change replaces; unchanged parts are read from disk. */
+export interface RepositoryChange {
+  /** The fleet file's new text. @default - as it is */
+  readonly fleetText?: string;
+  /** The registry's new contents. @default - as it is */
+  readonly registry?: ModelRegistry;
+}
+
+/** Everything `check` found, grouped by what to do about it. */
+export interface RepositoryCheck {
+  /** Whether there is a model registry. */
+  readonly registry: boolean;
+  readonly environments: readonly string[];
+  readonly models: readonly string[];
+  /** The output folder against a fresh synthesis. */
+  readonly freshness: TreeDifference;
+  /** The checks of the output folder; nothing when it does not exist (freshness says so). */
+  readonly output: OutputFolderReport;
+  /** Packaging Job folders, checked the same way; undefined when there are none. */
+  readonly packaging?: OutputFolderReport;
+}
+
+/**
+ * The serving repository a platform team works in: the fleet file, the model registry beside
+ * it, the committed output folder and the packaging Jobs. Every command goes through it, so they
+ * all find the same files, refuse the same mistakes with the same located messages, and never
+ * leave the output folder out of date with the files that decide it.
+ */
+export class ServingRepository {
+  /** The repository as the options and the environment describe it (see {@link resolveRepositoryPaths}). */
+  public static open(options: RepositoryPathOptions = {}, env: NodeJS.ProcessEnv = process.env): ServingRepository {
+    return new ServingRepository(resolveRepositoryPaths(options, env));
+  }
+
+  private constructor(public readonly paths: RepositoryPaths) {}
+
+  /** A path as a message shows it: relative to the working folder when it is below it. */
+  public display(file: string): string {
+    const relative = path.relative(process.cwd(), path.resolve(file));
+    return relative === '' ? '.' : relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
+  }
+
+  /** The fleet file, validated. Throws `FleetConfigError`. */
+  public loadFleet(): FleetSource {
+    return loadFleetSource(this.paths.fleetFile);
+  }
+
+  /**
+   * The registry, or `undefined` when there is none beside the fleet file. A registry named with
+   * `--registry` or `$MODEL_REGISTRY` must exist. Throws `RegistryError`.
+   */
+  public loadRegistry(): RegistryFile | undefined {
+    const exists = fs.existsSync(this.paths.registryFile);
+    if (!exists && this.paths.registryNamed) {
+      throw RegistryError.invalidFile(this.display(this.paths.registryFile), [{ path: '', message: 'file not found; pass --registry <file> or set MODEL_REGISTRY to an existing registry, or create one with: model-serving model init' }]);
+    }
+    return exists ? readRegistryFile(this.paths.registryFile) : undefined;
+  }
+
+  /** The registry, which must exist: commands that change it never create one on the side. */
+  public requireRegistry(): RegistryFile {
+    // The registry is found beside the fleet file: without one, say that first.
+    if (!this.paths.registryNamed && !fs.existsSync(this.paths.fleetFile)) this.loadFleet();
+    const registry = this.loadRegistry();
+    if (registry === undefined) {
+      throw new RegistryError(`there is no model registry at ${this.display(this.paths.registryFile)} (beside ${this.display(this.paths.fleetFile)}); create it with "model-serving model init", or name another with --registry or MODEL_REGISTRY`);
+    }
+    return registry;
+  }
+
+  /** Which version of each model each environment runs, with every located problem. Throws `FleetConfigError`. */
+  public releases(fleet: FleetSource = this.loadFleet(), registry: RegistryFile | undefined = this.loadRegistry()): DeployedReleases {
+    return resolveReleases({
+      fleet: fleet.config,
+      fleetFile: this.display(fleet.file),
+      locate: fleet.locate,
+      registry: registry && { file: this.display(registry.file), registry: registry.registry, locate: registry.locate },
+    });
+  }
+
+  /** Synthesizes the fleet into the output folder, atomically. */
+  public synthesize(): SynthesizeFleetResult {
+    // A run killed mid-swap is repaired first, so even a run that then fails on its input
+    // leaves a usable output folder.
+    recoverInterruptedSwap(this.paths.outdir);
+    const fleet = this.loadFleet();
+    const registry = this.loadRegistry();
+    this.releases(fleet, registry);
+    return synthesizeFleet({ fleet: fleet.config, registry: registry?.registry, outdir: this.paths.outdir });
+  }
+
+  /**
+   * Checks a change to the fleet file or the registry completely before anything is written: the
+   * new fleet text must validate, every version must resolve, the output must synthesize. The
+   * result says what the output folder would gain, lose and change, in every folder, and writes
+   * all of it with `apply()`.
+   */
+  public plan(change: RepositoryChange): PlannedChange {
+    const current = this.loadFleet();
+    const currentRegistry = this.loadRegistry();
+    const fleet = change.fleetText === undefined ? current : parseFleetSource(change.fleetText, this.display(this.paths.fleetFile));
+    const registryFile: RegistryFile | undefined = change.registry === undefined
+      ? currentRegistry
+      : { file: this.paths.registryFile, registry: change.registry, text: currentRegistry?.text, locate: currentRegistry?.locate };
+    this.releases(fleet, registryFile);
+
+    const preview = fs.mkdtempSync(path.join(os.tmpdir(), 'model-serving-plan-'));
+    let diff: ManifestDiff;
+    try {
+      const outdir = path.join(preview, 'out');
+      synthesizeFleet({ fleet: fleet.config, registry: registryFile?.registry, outdir });
+      const before = fs.existsSync(this.paths.outdir) ? readManifestDirectory(this.paths.outdir) : new Map();
+      diff = diffManifests(before, readManifestDirectory(outdir));
+    } finally {
+      fs.rmSync(preview, { recursive: true, force: true });
+    }
+    const fleetChanged = change.fleetText !== undefined && change.fleetText !== current.text;
+    const registryChanged = change.registry !== undefined;
+    return {
+      diff,
+      fleetChanged,
+      registryChanged,
+      apply: () => {
+        if (registryChanged) {
+          writeRegistryFile(this.paths.registryFile, change.registry as ModelRegistry, { expectedText: currentRegistry?.text ?? null });
+        }
+        if (fleetChanged) {
+          if (fs.readFileSync(this.paths.fleetFile, 'utf-8') !== current.text) {
+            throw new RegistryError(`${this.display(this.paths.fleetFile)} changed while this command ran; ${registryChanged ? `${this.display(this.paths.registryFile)} was updated, but ` : ''}nothing else was written. Run the command again`);
+          }
+          writeFileAtomic(this.paths.fleetFile, change.fleetText as string);
+        }
+        return synthesizeFleet({ fleet: fleet.config, registry: registryFile?.registry, outdir: this.paths.outdir });
+      },
+    };
+  }
+
+  /**
+   * What a CI run of the users' own repository must prove: the fleet file and the registry are
+   * valid together, the committed output is exactly what they synthesize, and every object
+   * passes the strict schemas, the policy suite and a Kustomize build; packaging Jobs too.
+   */
+  public check(options: { kubectl?: string } = {}): RepositoryCheck {
+    const fleet = this.loadFleet();
+    const registry = this.loadRegistry();
+    this.releases(fleet, registry);
+    const fresh = fs.mkdtempSync(path.join(os.tmpdir(), 'model-serving-check-'));
+    try {
+      const outdir = path.join(fresh, 'out');
+      synthesizeFleet({ fleet: fleet.config, registry: registry?.registry, outdir });
+      const productionNamespaces = Object.values(fleet.config.environments).filter((e) => e.stage === 'production').map((e) => e.namespace);
+      const hasPackaging = fs.existsSync(this.paths.packagingDir) && fs.readdirSync(this.paths.packagingDir).length > 0;
+      return {
+        registry: registry !== undefined,
+        environments: Object.keys(fleet.config.environments).sort(),
+        models: fleet.config.models.map((m) => m.name),
+        freshness: compareTrees(outdir, this.paths.outdir),
+        output: fs.existsSync(this.paths.outdir) ? checkOutputFolder(this.paths.outdir, { productionNamespaces, kubectl: options.kubectl }) : EMPTY_REPORT,
+        packaging: hasPackaging ? checkOutputFolder(this.paths.packagingDir, { kubectl: options.kubectl }) : undefined,
+      };
+    } finally {
+      fs.rmSync(fresh, { recursive: true, force: true });
+    }
+  }
+}
