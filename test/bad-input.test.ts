@@ -2,12 +2,18 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, readTree, runApp, tempDir } from './helpers/app';
+import { parseDocument } from 'yaml';
+import { REGISTRY_FLEET, REPO_ROOT, readTree, runApp, tempDir } from './helpers/app';
 import { editFleet } from './helpers/fleets';
 
-
-const REGISTRY = fs.readFileSync(path.join(REPO_ROOT, 'registry.yaml'), 'utf-8');
-const DEFAULT_FLEET_TEXT = editFleet(() => undefined);
+const REGISTRY = fs.readFileSync(path.join(path.dirname(REGISTRY_FLEET), 'registry.yaml'), 'utf-8');
+/** The registry-managed fixture fleet, for the cases that come with a registry. */
+const MANAGED_TEXT = fs.readFileSync(REGISTRY_FLEET, 'utf-8');
+const editManaged = (edit: (doc: ReturnType<typeof parseDocument>) => void): string => {
+  const doc = parseDocument(MANAGED_TEXT);
+  edit(doc);
+  return doc.toString();
+};
 
 /** [case, fleet file text, the field the error must name, registry file text (default: none)]. */
 const CASES: [string, string, string, string?][] = [
@@ -51,12 +57,17 @@ const CASES: [string, string, string, string?][] = [
   ['a duplicate key', 'name: a\nname: b\n', 'not valid YAML: Map keys must be unique'],
   ['a file that is too large', `# ${'x'.repeat(1024 * 1024)}\n`, 'a fleet file may be at most 1048576 bytes (1 MiB)'],
   ['a canary weight of 150', editFleet((d) => d.setIn(['environments', 'production', 'strategy'], d.createNode({ type: 'canary', canary: { weights: [10, 150] } }))), 'environments.production.strategy.canary.weights[1]: got 150; must be <= 99'],
-  ['a pinned version never promoted to the stage', editFleet((d) => d.setIn(['environments', 'production', 'versions'], d.createNode({ intent_classifier: '2.0.0' }))), 'environments.production.versions.intent_classifier: intent_classifier 2.0.0 is not registered', REGISTRY],
-  ['a registry that is not YAML', DEFAULT_FLEET_TEXT, 'not valid YAML', 'models: [\n'],
-  ['a registry with an unknown key', DEFAULT_FLEET_TEXT, 'models.intent_classifier.stagez', REGISTRY.replace('    stages:', '    stagez:')],
-  ['a registry version that is not semver', DEFAULT_FLEET_TEXT, 'models.intent_classifier.versions.v1', REGISTRY.replace(/1\.0\.0/g, 'v1')],
-  ['a registry stage pointing at an unregistered version', DEFAULT_FLEET_TEXT, 'models.intent_classifier.stages.production', REGISTRY.replace('      production: 1.0.0', '      production: 9.9.9')],
-  ['an empty registry', DEFAULT_FLEET_TEXT, 'registry', ''],
+  ['a pinned version that is not registered', editManaged((d) => d.setIn(['environments', 'production', 'versions', 'intent_classifier'], '2.0.0')), 'environments.production.versions.intent_classifier: pins intent_classifier 2.0.0, which', REGISTRY],
+  ['a pinned version never promoted to the stage', editManaged((d) => d.setIn(['environments', 'production', 'versions', 'intent_classifier'], '1.1.0')), 'environments.production.versions.intent_classifier: pins intent_classifier 1.1.0, which', REGISTRY
+    .replace('    versions:\n', '    versions:\n      1.1.0:\n        path: s3://betterprompts-models/intent_classifier/1.1.0/intent_classifier.mar\n')
+    .replace(/\n$/, '\n      - action: register\n        version: 1.1.0\n        path: s3://betterprompts-models/intent_classifier/1.1.0/intent_classifier.mar\n        actor: release-bot\n        time: 2026-11-27T10:00:00Z\n')],
+  ['a version in the fleet file and in the registry', editManaged((d) => d.setIn(['models', 0, 'version'], '1.0.0')), 'models[0].version: intent_classifier is registered in', REGISTRY],
+  ['an environment that runs no model', editManaged((d) => d.deleteIn(['environments', 'staging', 'versions'])), 'environments.staging: runs no model: pin one with "model-serving deploy staging <version> <strategy>"', REGISTRY],
+  ['a registry that is not YAML', MANAGED_TEXT, 'not valid YAML', 'models: [\n'],
+  ['a registry with an unknown key', MANAGED_TEXT, 'models.intent_classifier.stagez', REGISTRY.replace('    stages:', '    stagez:')],
+  ['a registry version that is not semver', MANAGED_TEXT, 'models.intent_classifier.versions.v1', REGISTRY.replace(/1\.0\.0/g, 'v1')],
+  ['a registry stage pointing at an unregistered version', MANAGED_TEXT, 'models.intent_classifier.stages.production', REGISTRY.replace('      production: 1.0.0', '      production: 9.9.9')],
+  ['an empty registry', MANAGED_TEXT, 'registry', ''],
 ];
 
 interface Run { status: number | null; stderr: string }

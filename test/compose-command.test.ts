@@ -7,6 +7,7 @@ import { parse, parseDocument } from 'yaml';
 import { emptyRegistry, promoteVersion, registerVersion, serializeRegistry } from '../lib/registry';
 import { synthToTemp, tempDir } from './helpers/app';
 import { runCli } from './helpers/cli';
+import { registryManaged } from './helpers/fleets';
 import { find, readEnvironment } from './helpers/manifests';
 
 /** The operations tests' own small fleet, so that their numbers do not move with serving.yaml. */
@@ -61,7 +62,7 @@ function runCompose(args: string[], fleetText?: string, registryText?: string) {
   fs.writeFileSync(config, fleetText ?? fs.readFileSync(FLEET, 'utf-8'));
   if (registryText !== undefined) fs.writeFileSync(path.join(dir, 'registry.yaml'), registryText);
   const run = runCli(['--config', config, 'compose', ...args], { cwd: dir });
-  const file = path.join(dir, args.includes('--output') ? args[args.indexOf('--output') + 1] : 'docker-compose.yml');
+  const file = path.join(dir, args.includes('--file') ? args[args.indexOf('--file') + 1] : 'docker-compose.yml');
   const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf-8') : '';
   return { dir, run, file, text, doc: (text ? parse(text) : undefined) as Compose & { services: Record<string, any> } };
 }
@@ -140,8 +141,8 @@ describe('model-serving compose', () => {
     expect(healthcheck).toMatchObject({ interval: '10s', timeout: '5s', retries: 3, start_period: '360s' });
   });
 
-  it('mirrors the chosen environment and writes where --output says', () => {
-    const { dir, doc, file } = compose(['--environment', 'production', '--output', 'local/compose.yaml', '--image', 'pytorch/torchserve:0.12.0-cpu']);
+  it('mirrors the chosen environment and writes where --file says', () => {
+    const { dir, doc, file } = compose(['--environment', 'production', '--file', 'local/compose.yaml', '--image', 'pytorch/torchserve:0.12.0-cpu']);
     expect(file).toBe(path.join(dir, 'local', 'compose.yaml'));
     const service = doc.services['intent-classifier'];
     expect(service.image).toBe('pytorch/torchserve:0.12.0-cpu');
@@ -167,7 +168,7 @@ describe('model-serving compose', () => {
     expect(only.doc.services.sentiment.ports[0]).toBe('127.0.0.1:8080:8080');
   });
 
-  it('runs the version the model registry gives the environment, as synth does', () => {
+  it('runs the version each environment pins, with the archive the model registry gives, as synth does', () => {
     const author = { actor: 'fixture', time: new Date('2026-01-01T00:00:00Z') };
     let registry = emptyRegistry();
     for (const version of ['1.0.0', '1.1.0']) {
@@ -175,12 +176,13 @@ describe('model-serving compose', () => {
     }
     registry = promoteVersion(registry, { model: 'intent_classifier', version: '1.0.0', stage: 'production', reason: 'live', force: true, ...author }).registry;
     registry = promoteVersion(registry, { model: 'intent_classifier', version: '1.1.0', stage: 'staging', reason: 'try it', ...author }).registry;
-    const staging = runCompose([], undefined, serializeRegistry(registry));
+    const fleet = registryManaged(fs.readFileSync(FLEET, 'utf-8'), { staging: { intent_classifier: '1.1.0' }, production: { intent_classifier: '1.0.0' } });
+    const staging = runCompose([], fleet, serializeRegistry(registry));
     expect(staging.run.status).toBe(0);
     expect(staging.doc.services['intent-classifier'].environment.MODEL_VERSION).toBe('1.1.0');
     expect(configOf(staging.dir, staging.doc.services['intent-classifier'])).toContain('models={"intent_classifier":{"1.1.0":');
     expect(staging.run.stderr).toContain('aws s3 cp s3://betterprompts-models/intent_classifier/1.1.0/intent_classifier.mar model-store/intent_classifier.mar');
-    const production = runCompose(['--environment', 'production'], undefined, serializeRegistry(registry));
+    const production = runCompose(['--environment', 'production'], fleet, serializeRegistry(registry));
     expect(production.doc.services['intent-classifier'].environment.MODEL_VERSION).toBe('1.0.0');
   });
 

@@ -2,14 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { REPO_ROOT, readTree, tempDir } from './helpers/app';
+import { REGISTRY_FLEET, fixtureWorkspace, readTree } from './helpers/app';
 import { runCli } from './helpers/cli';
 
-/** A workspace with the default fleet, its registry, and a synthesized dist/. */
+const MAR = (model: string, version: string) => `s3://betterprompts-models/${model}/${version}/${model}.mar`;
+
+/** A workspace with the registry-managed fixture fleet, its registry, and a synthesized dist/. */
 function workspace(): string {
-  const dir = tempDir('deploy-');
-  fs.copyFileSync(path.join(REPO_ROOT, 'serving.yaml'), path.join(dir, 'serving.yaml'));
-  fs.copyFileSync(path.join(REPO_ROOT, 'registry.yaml'), path.join(dir, 'registry.yaml'));
+  const dir = fixtureWorkspace(REGISTRY_FLEET, 'deploy-');
   expect(runCli(['synth'], { cwd: dir }).status).toBe(0);
   return dir;
 }
@@ -18,38 +18,67 @@ function snapshot(dir: string): Record<string, string> {
   return { ...readTree(path.join(dir, 'dist')), 'serving.yaml': fs.readFileSync(path.join(dir, 'serving.yaml'), 'latin1'), 'registry.yaml': fs.readFileSync(path.join(dir, 'registry.yaml'), 'latin1') };
 }
 
+function cli(dir: string, args: string[]) {
+  const run = runCli(args, { cwd: dir });
+  expect(run.status, run.stderr).toBe(0);
+  return run;
+}
+
+/** The lines of `after` that differ from `before`, as a unified diff would show them (equal line counts around the change). */
+function changedLines(before: string, after: string): { removed: string[]; added: string[] } {
+  const a = before.split('\n');
+  const b = after.split('\n');
+  let start = 0;
+  while (start < a.length && a[start] === b[start]) start++;
+  let endA = a.length;
+  let endB = b.length;
+  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
+    endA--;
+    endB--;
+  }
+  return { removed: a.slice(start, endA), added: b.slice(start, endB) };
+}
+
 describe('model-serving deploy <environment> <version> <strategy>', () => {
   let dir: string;
   beforeAll(() => {
     dir = workspace();
     // 1.1.0 is registered and promoted to staging only.
-    expect(runCli(['model', 'register', '--name', 'intent_classifier', '--version', '1.1.0', '--path', 's3://betterprompts-models/intent_classifier/1.1.0/intent_classifier.mar', '--reason', 'retrained'], { cwd: dir }).status).toBe(0);
-    expect(runCli(['model', 'promote', '--name', 'intent_classifier', '--version', '1.1.0', '--to', 'staging', '--reason', 'offline eval passed'], { cwd: dir }).status).toBe(0);
+    cli(dir, ['model', 'register', '--name', 'intent_classifier', '--version', '1.1.0', '--path', MAR('intent_classifier', '1.1.0'), '--reason', 'retrained']);
+    cli(dir, ['model', 'promote', '--name', 'intent_classifier', '--version', '1.1.0', '--to', 'staging', '--reason', 'offline eval passed']);
   });
 
-  it('pins the version and strategy in the fleet file, synthesizes, and prints what changes', () => {
-    const run = runCli(['deploy', 'staging', '1.1.0', 'canary'], { cwd: dir });
+  it('pins the version and strategy, changing only those lines of the fleet file, synthesizes, and prints what changes', () => {
+    const before = fs.readFileSync(path.join(dir, 'serving.yaml'), 'utf-8');
+    const production = readTree(path.join(dir, 'dist', 'production'));
+    const run = cli(dir, ['deploy', 'staging', '1.1.0', 'canary']);
     expect(run.stderr).toBe('');
-    expect(run.status).toBe(0);
-    expect(run.stdout).toContain('Deployed intent_classifier 1.1.0 to staging (stage staging) with the canary strategy');
+    expect(run.stdout).toContain('Deployed intent_classifier 1.1.0 to staging (stage staging) with the canary strategy (was rolling).');
     expect(run.stdout).toContain('## Manifest changes');
     expect(run.stdout).toMatch(/Rollout/);
-    const fleetText = fs.readFileSync(path.join(dir, 'serving.yaml'), 'utf-8');
-    expect(fleetText).toContain('# The model fleet: every model we serve'); // comments survive the edit
-    const fleet = parse(fleetText);
+    // Every other byte stays: comments, alignment, flow-style lists.
+    const after = fs.readFileSync(path.join(dir, 'serving.yaml'), 'utf-8');
+    expect(changedLines(before, after)).toEqual({
+      removed: ['      intent_classifier: 1.0.0'],
+      added: ['      intent_classifier: 1.1.0', '    strategy:', '      models:', '        intent_classifier: canary'],
+    });
+    const fleet = parse(after);
     expect(fleet.environments.staging.versions).toEqual({ intent_classifier: '1.1.0' });
-    expect(fleet.environments.staging.strategy.type).toBe('canary');
+    expect(fleet.environments.staging.strategy).toEqual({ models: { intent_classifier: 'canary' } });
     const rollout = parse(fs.readFileSync(path.join(dir, 'dist', 'staging', 'Rollout.intent-classifier.k8s.yaml'), 'utf-8'));
     expect(rollout.spec.template.metadata.labels['app.kubernetes.io/version']).toBe('1.1.0');
-    expect(rollout.spec.template.metadata.annotations['model-serving/model-archive']).toBe('s3://betterprompts-models/intent_classifier/1.1.0/intent_classifier.mar');
+    expect(rollout.spec.template.metadata.annotations['model-serving/model-archive']).toBe(MAR('intent_classifier', '1.1.0'));
     expect(fs.existsSync(path.join(dir, 'dist', 'staging', 'Deployment.intent-classifier.k8s.yaml'))).toBe(false);
-    // Production is untouched.
-    expect(fs.readFileSync(path.join(dir, 'dist', 'production', 'Deployment.intent-classifier.k8s.yaml'), 'utf-8')).toContain('app.kubernetes.io/version: 1.0.0');
+    // Production is untouched; every folder that changed is named, and the version change is risky.
+    expect(readTree(path.join(dir, 'dist', 'production'))).toEqual(production);
+    expect(run.stdout).toContain('Changed: serving.yaml, dist/argo-rollouts/, dist/argocd/, dist/staging/.');
+    expect(run.stdout).toMatch(/\| staging \| `Rollout betterprompts-staging\/intent-classifier` \| model version \| 1\.0\.0 → 1\.1\.0; a new Rollout has no stable version/);
+    expect(runCli(['check'], { cwd: dir }).status).toBe(0);
   });
 
   it.each([
-    ['a version not promoted to the stage', ['production', '1.1.0', 'rolling'], 'environments.production.versions.intent_classifier: intent_classifier 1.1.0 was never promoted to production'],
-    ['an unregistered version', ['staging', '2.0.0', 'rolling'], 'intent_classifier 2.0.0 is not registered'],
+    ['a version not promoted to the stage', ['production', '1.1.0', 'rolling'], 'environments.production.versions.intent_classifier: pins intent_classifier 1.1.0, which registry.yaml never promoted to production'],
+    ['an unregistered version', ['staging', '2.0.0', 'rolling'], 'pins intent_classifier 2.0.0, which registry.yaml'],
     ['an unknown environment', ['prod', '1.0.0', 'rolling'], 'unknown environment "prod"; the fleet defines: staging, production'],
     ['an unknown strategy', ['staging', '1.0.0', 'shadow'], 'unknown strategy "shadow"; use one of: rolling, canary, blue-green'],
     ['a version that is not semver', ['staging', 'v2', 'rolling'], 'version "v2"'],
@@ -58,7 +87,13 @@ describe('model-serving deploy <environment> <version> <strategy>', () => {
     const run = runCli(['deploy', ...args], { cwd: dir });
     expect(run.status).toBe(1);
     expect(run.stderr).toContain(message);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
     expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('names the file and line of a refused pin', () => {
+    const run = runCli(['deploy', 'production', '1.1.0', 'rolling'], { cwd: dir });
+    expect(run.stderr).toMatch(/serving\.yaml:\d+:\d+: environments\.production\.versions\.intent_classifier: pins intent_classifier 1\.1\.0/);
   });
 
   it('refuses a strategy the environment cannot run, changing nothing', () => {
@@ -71,7 +106,39 @@ describe('model-serving deploy <environment> <version> <strategy>', () => {
     const before = snapshot(fresh);
     const run = runCli(['deploy', 'staging', '1.0.0', 'canary'], { cwd: fresh });
     expect(run.status).toBe(1);
-    expect(run.stderr).toContain('environments.staging.strategy.type: got "canary"; needs a gateway');
+    expect(run.stderr).toContain('environments.staging.strategy.models.intent_classifier: got "canary"; needs a gateway');
     expect(snapshot(fresh)).toEqual(before);
+  });
+
+  it('--model changes only that model: its version and its own strategy', () => {
+    const repo = workspace();
+    // A second model, with its archive in the fleet file (not registry-managed).
+    const fleetFile = path.join(repo, 'serving.yaml');
+    fs.writeFileSync(fleetFile, fs.readFileSync(fleetFile, 'utf-8').replace('\nenvironments:\n', '\n  - name: sentiment\n    handler: text_classifier\n    version: 2.0.0\n    mar: s3://betterprompts-models/sentiment/2.0.0/sentiment.mar\n\nenvironments:\n'));
+    cli(repo, ['synth']);
+    const sentiment = (folder: string) => Object.fromEntries(Object.entries(readTree(path.join(repo, 'dist', folder))).filter(([file]) => file.includes('sentiment')));
+    const before = sentiment('staging');
+    const run = cli(repo, ['deploy', 'staging', '1.0.0', 'blue-green', '--model', 'intent_classifier']);
+    expect(run.stdout).toContain('Deployed intent_classifier 1.0.0 to staging (stage staging) with the blue-green strategy (was rolling).');
+    expect(fs.existsSync(path.join(repo, 'dist', 'staging', 'Rollout.intent-classifier.k8s.yaml'))).toBe(true);
+    expect(fs.existsSync(path.join(repo, 'dist', 'staging', 'Deployment.sentiment.k8s.yaml'))).toBe(true);
+    expect(sentiment('staging')).toEqual(before);
+    expect(parse(fs.readFileSync(fleetFile, 'utf-8')).environments.staging.strategy).toEqual({ models: { intent_classifier: 'blue-green' } });
+    // Without --model, a fleet of several models is refused.
+    const ambiguous = runCli(['deploy', 'staging', '1.0.0', 'rolling'], { cwd: repo });
+    expect(ambiguous.status).toBe(1);
+    expect(ambiguous.stderr).toContain('the fleet has several models (intent_classifier, sentiment); choose one with --model. Nothing was changed.');
+  });
+
+  it('finds the registry and dist/ beside the fleet file when run from another folder', () => {
+    const repo = workspace();
+    const sub = path.join(repo, 'docs');
+    fs.mkdirSync(sub);
+    cli(repo, ['model', 'register', '--name', 'intent_classifier', '--version', '1.1.0', '--path', MAR('intent_classifier', '1.1.0')]);
+    cli(repo, ['model', 'promote', '--name', 'intent_classifier', '--version', '1.1.0', '--to', 'staging', '--reason', 'ok']);
+    const run = cli(sub, ['--config', '../serving.yaml', 'deploy', 'staging', '1.1.0', 'rolling']);
+    expect(run.stdout).toContain('Changed: ../serving.yaml, ../dist/staging/.');
+    expect(fs.readdirSync(sub)).toEqual([]);
+    expect(runCli(['check'], { cwd: repo }).status).toBe(0);
   });
 });

@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { emptyRegistry, promoteVersion, registerVersion, serializeRegistry } from '../lib/registry';
 import { tempDir } from './helpers/app';
+import { registryManaged } from './helpers/fleets';
 import { runCli } from './helpers/cli';
 
 const FLEET = path.join(__dirname, 'fixtures', 'operations', 'fleet.yaml');
@@ -108,7 +109,7 @@ describe('model-serving diff, on real git history', () => {
     fs.writeFileSync(path.join(repo, 'serving.yaml'), NEXT_RELEASE);
   });
 
-  it('synthesizes with the model registry, as synth does: a promotion shows as a new version', () => {
+  it('synthesizes with the model registry, as synth does: a deployed version shows as a new version', () => {
     const author = { actor: 'fixture', time: new Date('2026-01-01T00:00:00Z') };
     let registry = emptyRegistry();
     for (const version of ['1.0.0', '1.1.0']) {
@@ -118,7 +119,8 @@ describe('model-serving diff, on real git history', () => {
     registry = promoteVersion(registry, { model: 'intent_classifier', version: '1.1.0', stage: 'staging', reason: 'try it', ...author }).registry;
     const file = path.join(tempDir(), 'registry.yaml');
     fs.writeFileSync(file, serializeRegistry(registry));
-    fs.copyFileSync(FLEET, path.join(repo, 'serving.yaml'));
+    // Registry-managed: staging is deployed with 1.1.0, production stays on 1.0.0.
+    fs.writeFileSync(path.join(repo, 'serving.yaml'), registryManaged(fs.readFileSync(FLEET, 'utf-8'), { staging: { intent_classifier: '1.1.0' }, production: { intent_classifier: '1.0.0' } }));
     try {
       const run = runCli(['diff', '--registry', file], { cwd: repo });
       expect(run.status, run.stderr).toBe(0);

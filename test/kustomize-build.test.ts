@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { REPO_ROOT, synthToTemp, tempDir } from './helpers/app';
+import { synthToTemp, tempDir } from './helpers/app';
 
 const outdir = synthToTemp();
 const environments = fs.readdirSync(outdir).sort();
@@ -34,11 +34,5 @@ describe.each(environments)('kubectl kustomize %s', (environment) => {
     const built = kustomize(overlay);
     expect(built.length).toBeGreaterThan(0);
     for (const o of built) expect((o.metadata as { annotations: Record<string, string> }).annotations.team).toBe('ml-platform');
-  });
-});
-
-describe('the committed dist/', () => {
-  it.each(fs.readdirSync(path.join(REPO_ROOT, 'dist')).sort())('builds with kubectl kustomize dist/%s', (environment) => {
-    expect(kustomize(path.join(REPO_ROOT, 'dist', environment)).length).toBeGreaterThan(0);
   });
 });

@@ -122,8 +122,17 @@ describe('diffManifests', () => {
       'Deployment: strategy: strategy.rollingUpdate {"maxSurge":1,"maxUnavailable":0} → (none)',
       'Deployment: strategy: strategy.type RollingUpdate → Recreate',
     ]);
-    const rollout: ManifestObject = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name: 'intent-classifier', namespace: NS }, spec: { strategy: { canary: { steps: [{ setWeight: 10 }] } } } };
+    const rollout: ManifestObject = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name: 'intent-classifier', namespace: NS, labels: { ...SELECTOR, 'app.kubernetes.io/version': '1.0.0' } }, spec: { strategy: { canary: { steps: [{ setWeight: 10 }] } } } };
     expect(risksOf([deployment()], [rollout])).toEqual(['Rollout: strategy: Deployment replaced by a Rollout of the same name: delete the old Deployment only once the Rollout is healthy (an Argo CD prune deletes it at once)']);
+    // A version change that comes with the switch is still a version change, and the first
+    // revision of a new Rollout skips the steps: the table says both.
+    const released = { ...rollout, metadata: { ...rollout.metadata, labels: { ...SELECTOR, 'app.kubernetes.io/version': '1.1.0' } } };
+    expect(risksOf([deployment()], [released])).toEqual([
+      'Rollout: model version: 1.0.0 → 1.1.0; a new Rollout has no stable version, so 1.1.0 goes out at once without the release steps or their analysis: switch the strategy with 1.0.0 first, then release 1.1.0',
+      'Rollout: strategy: Deployment replaced by a Rollout of the same name: delete the old Deployment only once the Rollout is healthy (an Argo CD prune deletes it at once)',
+    ]);
+    // A workload that goes away without a replacement stops serving.
+    expect(risksOf([deployment()], [])).toEqual(['Deployment: replicas: Deployment removed: its pods stop serving once it is deleted (an Argo CD prune deletes it; kubectl apply leaves it running)']);
     const slower = { ...rollout, spec: { strategy: { canary: { steps: [{ setWeight: 20 }] } } } };
     expect(risksOf([rollout], [slower])).toEqual(['Rollout: strategy: strategy.canary.steps[0].setWeight 10 → 20']);
   });

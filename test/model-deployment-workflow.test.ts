@@ -4,7 +4,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseDocument } from 'yaml';
 import { loadFleet } from '../lib/fleet';
-import { DEFAULT_FLEET, REPO_ROOT, synthToTemp, tempDir } from './helpers/app';
+import { ServingRepository } from '../lib/repository';
+import { REGISTRY_FLEET, REPO_ROOT, fixtureWorkspace, synthToTemp, tempDir } from './helpers/app';
 
 const FILE = path.join(REPO_ROOT, '.github', 'workflows', 'model-deployment.yml');
 const TEXT = fs.readFileSync(FILE, 'utf-8');
@@ -64,14 +65,13 @@ describe('.github/workflows/model-deployment.yml', () => {
     expect(Object.keys(workflow.on)).toEqual(['workflow_dispatch']);
     const inputs = workflow.on.workflow_dispatch.inputs;
     expect(inputs.model_version).toMatchObject({ required: true, type: 'string' });
-    expect(inputs.environment).toMatchObject({ required: true, type: 'choice', default: 'staging' });
+    // Any environment of the fleet file: the fleet step refuses others, so the workflow needs no edit per environment.
+    expect(inputs.environment).toMatchObject({ required: true, type: 'string', default: 'staging' });
     expect(inputs.strategy).toMatchObject({ required: true, type: 'choice', options: ['rolling', 'canary', 'blue-green'], default: 'rolling' });
     expect(inputs.deployer).toMatchObject({ type: 'choice', options: ['kubectl', 'argocd'], default: 'kubectl' });
-    // The choices are the environments of the fleet file.
-    expect([...inputs.environment.options].sort()).toEqual(Object.keys(loadFleet(DEFAULT_FLEET).environments).sort());
   });
 
-  it('tests, synthesizes and checks freshness, validates, deploys, smoke-tests, then updates the registry, in that order', () => {
+  it('checks the serving repository (not the project\'s own tests), validates, deploys, smoke-tests, then updates the registry, in that order', () => {
     const commands = allSteps().map((s) => `${s.uses ?? ''} ${s.run ?? ''}`);
     const at = (pattern: RegExp) => {
       const index = commands.findIndex((c) => pattern.test(c));
@@ -80,9 +80,7 @@ describe('.github/workflows/model-deployment.yml', () => {
     };
     const order = [
       at(/^ npm ci$/m),
-      at(/^ npm test$/m),
-      at(/^ npm run synth$/m),
-      at(/git diff --exit-code -- dist\//),
+      at(/^ bin\/model-serving check$/m),
       at(/kubeconform -strict/),
       at(/kubectl apply --server-side --field-manager=model-serving -k "dist\/\$\{ENVIRONMENT\}"/),
       at(/argocd app sync "\$\{ARGOCD_APP\}"/),
@@ -91,6 +89,8 @@ describe('.github/workflows/model-deployment.yml', () => {
       at(/git push origin "HEAD:\$\{GITHUB_REF_NAME\}"/),
     ];
     expect(order).toEqual([...order].sort((a, b) => a - b));
+    // The users' pipeline must pass release after release: it never runs the project's own suite.
+    expect(commands.some((c) => /npm (run )?test/.test(c))).toBe(false);
     expect(workflow.jobs.deploy.needs).toBe('verify');
     // Production approvals: the deploy job runs in the GitHub environment of the same name.
     expect(workflow.jobs.deploy.environment.name).toBe('${{ inputs.environment }}');
@@ -154,9 +154,12 @@ describe('.github/workflows/model-deployment.yml', () => {
 
   it('reads the gateway host, namespace and stage from the fleet file (the step\'s script, run in node)', () => {
     const run: string = step('verify', 'Read the fleet file').run;
-    const fleet = loadFleet(DEFAULT_FLEET);
+    // A checkout of a serving repository: the registry-managed fixture, synthesized.
+    const repo = fixtureWorkspace(REGISTRY_FLEET, 'workflow-');
+    ServingRepository.open({ config: path.join(repo, 'serving.yaml') }, {}).synthesize();
+    const fleet = loadFleet(path.join(repo, 'serving.yaml'));
     for (const [name, env] of Object.entries(fleet.environments)) {
-      const result = runNodeStep(run, { ENVIRONMENT: name, MODEL: '' });
+      const result = runNodeStep(run, { ENVIRONMENT: name, MODEL: '' }, repo);
       expect(result.status).toBe(0);
       expect(result.outputs).toEqual({
         namespace: env.namespace,
@@ -168,7 +171,7 @@ describe('.github/workflows/model-deployment.yml', () => {
         argocd_revision: fleet.argocd ? fleet.argocd.targetRevision : '',
       });
     }
-    const unknown = runNodeStep(run, { ENVIRONMENT: 'qa', MODEL: '' });
+    const unknown = runNodeStep(run, { ENVIRONMENT: 'qa', MODEL: '' }, repo);
     expect(unknown.status).toBe(1);
     expect(unknown.stdout).toContain(`::error::environment "qa" is not in serving.yaml (it has: ${Object.keys(fleet.environments).join(', ')})`);
   });

@@ -191,14 +191,14 @@ describe('writePackagingJob', () => {
     const outdir = path.join(tempDir(), 'dist');
     const options = { ...PROPS, outdir, namespace: 'betterprompts-staging' };
     const first = writePackagingJob(options);
-    expect(path.relative(outdir, first.folder)).toBe(path.join('packaging', 'intent_classifier-1.0.0'));
+    expect(path.relative(outdir, first.folder)).toBe('intent_classifier-1.0.0');
     const tree = readTree(outdir);
     expect(Object.keys(tree).sort()).toEqual([
-      'packaging/intent_classifier-1.0.0/ConfigMap.package-intent-classifier-1-0-0-source.k8s.yaml',
-      'packaging/intent_classifier-1.0.0/Job.package-intent-classifier-1-0-0.k8s.yaml',
-      'packaging/intent_classifier-1.0.0/NetworkPolicy.package-intent-classifier-1-0-0.k8s.yaml',
-      'packaging/intent_classifier-1.0.0/ServiceAccount.package-intent-classifier-1-0-0.k8s.yaml',
-      'packaging/intent_classifier-1.0.0/kustomization.yaml',
+      'intent_classifier-1.0.0/ConfigMap.package-intent-classifier-1-0-0-source.k8s.yaml',
+      'intent_classifier-1.0.0/Job.package-intent-classifier-1-0-0.k8s.yaml',
+      'intent_classifier-1.0.0/NetworkPolicy.package-intent-classifier-1-0-0.k8s.yaml',
+      'intent_classifier-1.0.0/ServiceAccount.package-intent-classifier-1-0-0.k8s.yaml',
+      'intent_classifier-1.0.0/kustomization.yaml',
     ]);
     for (const text of Object.values(tree)) expect(text).not.toMatch(/\d{4}-\d\d-\d\dT\d\d:\d\d/);
     writePackagingJob(options);

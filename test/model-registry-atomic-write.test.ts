@@ -3,10 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RegistryError, readRegistryFile, registerVersion, writeRegistryFile } from '../lib/registry';
-import { REPO_ROOT, tempDir } from './helpers/app';
+import { REGISTRY_FLEET, REPO_ROOT, tempDir } from './helpers/app';
 
 const CLI = path.join(REPO_ROOT, 'bin', 'model-serving');
-const SHIPPED = fs.readFileSync(path.join(REPO_ROOT, 'registry.yaml'));
+const SHIPPED = fs.readFileSync(path.join(path.dirname(REGISTRY_FLEET), 'registry.yaml'));
 const ROOT = tempDir();
 let folders = 0;
 
@@ -14,6 +14,7 @@ function withRegistry(): { dir: string; file: string } {
   const dir = path.join(ROOT, String(folders++));
   fs.mkdirSync(dir);
   fs.writeFileSync(path.join(dir, 'registry.yaml'), SHIPPED);
+  fs.copyFileSync(REGISTRY_FLEET, path.join(dir, 'serving.yaml'));
   return { dir, file: path.join(dir, 'registry.yaml') };
 }
 
@@ -33,7 +34,7 @@ describe('registry writes are atomic', () => {
     expect(fs.statSync(file).ino).not.toBe(inode);
     expect(readRegistryFile(file).registry.models.intent_classifier.versions['1.1.0']).toEqual({ path: NEW_VERSION.path });
     // The temporary file was renamed away, not left behind.
-    expect(fs.readdirSync(dir)).toEqual(['registry.yaml']);
+    expect(fs.readdirSync(dir).filter((f) => f.includes('registry'))).toEqual(['registry.yaml']);
   });
 
   it('leave the registry as it was when the write fails midway', () => {
@@ -45,7 +46,7 @@ describe('registry writes are atomic', () => {
     expect(() => writeRegistryFile(file, registry)).toThrow();
     expect(fs.readFileSync(file).equals(SHIPPED)).toBe(true);
     fs.rmdirSync(blocker);
-    expect(fs.readdirSync(dir)).toEqual(['registry.yaml']);
+    expect(fs.readdirSync(dir)).toEqual(['registry.yaml', 'serving.yaml']);
   });
 
   it('replace a temporary file a crashed run left behind instead of appending to it', () => {
@@ -54,7 +55,7 @@ describe('registry writes are atomic', () => {
     const { registry } = registerVersion(readRegistryFile(file).registry, NEW_VERSION);
     writeRegistryFile(file, registry);
     expect(readRegistryFile(file).registry).toEqual(registry);
-    expect(fs.readdirSync(dir)).toEqual(['registry.yaml']);
+    expect(fs.readdirSync(dir)).toEqual(['registry.yaml', 'serving.yaml']);
   });
 
   it('refuse to overwrite a change someone else wrote since the file was read', () => {

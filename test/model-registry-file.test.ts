@@ -5,12 +5,13 @@ import { describe, expect, it } from 'vitest';
 import { loadFleet } from '../lib/fleet';
 import {
   RegistryError, RegistryStage, compareVersions, emptyRegistry, loadRegistry, parseRegistry, promoteVersion, registerVersion,
-  registryBesideFleet, requireVersionForStage, serializeRegistry, versionForStage,
+  serializeRegistry, versionForStage,
 } from '../lib/registry';
-import { DEFAULT_FLEET, REPO_ROOT, tempDir } from './helpers/app';
+import { DEFAULT_FLEET, REGISTRY_FLEET, REPO_ROOT, tempDir } from './helpers/app';
 
 const CLI = path.join(REPO_ROOT, 'bin', 'model-serving');
-const SHIPPED = path.join(REPO_ROOT, 'registry.yaml');
+/** The registry-managed fixture's registry, as the commands wrote it. */
+const SHIPPED = path.join(path.dirname(REGISTRY_FLEET), 'registry.yaml');
 const SHIPPED_TEXT = fs.readFileSync(SHIPPED, 'utf-8');
 const ROOT = tempDir();
 let folders = 0;
@@ -21,10 +22,11 @@ function cli(cwd: string, args: string[]) {
   return spawnSync(CLI, args, { cwd, encoding: 'utf-8', env: ENV });
 }
 
-/** A folder holding `registry.yaml` with `text`. */
+/** A folder holding the registry-managed fleet file and `registry.yaml` with `text`. */
 function withRegistry(text: string): { dir: string; file: string } {
   const dir = path.join(ROOT, String(folders++));
   fs.mkdirSync(dir);
+  fs.copyFileSync(REGISTRY_FLEET, path.join(dir, 'serving.yaml'));
   fs.writeFileSync(path.join(dir, 'registry.yaml'), text);
   return { dir, file: path.join(dir, 'registry.yaml') };
 }
@@ -104,7 +106,7 @@ describe('a registry file that cannot be used', () => {
       expect(run.stderr.trimEnd().split('\n').at(-1)).toBe('Nothing was changed; registry.yaml is as it was.');
     }
     expect(fs.readFileSync(file).equals(before)).toBe(true);
-    expect(fs.readdirSync(dir)).toEqual(['registry.yaml']);
+    expect(fs.readdirSync(dir)).toEqual(['registry.yaml', 'serving.yaml']);
   });
 
   it('is a RegistryError that lists every problem, for library callers', () => {
@@ -152,6 +154,7 @@ describe('the version a stage deploys', () => {
     for (const env of Object.values(fleet.environments)) {
       for (const model of fleet.models) {
         expect(versionForStage(registry, model.name, env.stage)).toEqual({ model: model.name, version: model.version, path: model.mar, stage: env.stage });
+        expect(loadFleet(REGISTRY_FLEET).environments[Object.keys(fleet.environments).find((name) => fleet.environments[name] === env) as string].versions).toEqual({ [model.name]: model.version });
       }
     }
   });
@@ -167,27 +170,15 @@ describe('the version a stage deploys', () => {
     registry = registerVersion(registry, { model: 'fraud_detector', version: '0.1.0', path: 's3://bucket-1/fraud_detector/0.1.0/fraud_detector.mar', ...at }).registry;
     expect(versionForStage(registry, 'fraud_detector', 'staging')).toBeUndefined();
     expect(versionForStage(registry, 'unknown', 'staging')).toBeUndefined();
-    expect(() => requireVersionForStage(registry, 'fraud_detector', 'production')).toThrow(
-      'no version of fraud_detector is promoted to production; promote one: model-serving model promote --name fraud_detector --version <version> --to production --reason "..."',
-    );
-    expect(() => requireVersionForStage(registry, 'unknown', 'staging')).toThrow('model "unknown" is not in the registry');
   });
 
-  it('is read from the registry beside the fleet file, or a named one; without either the fleet decides', () => {
-    expect(registryBesideFleet(DEFAULT_FLEET)).toEqual(loadRegistry(SHIPPED));
-    const { dir, file } = withRegistry(SHIPPED_TEXT.replace('intent_classifier:', 'other_model:'));
-    expect(Object.keys(registryBesideFleet(DEFAULT_FLEET, file)?.models ?? {})).toEqual(['other_model']);
-    expect(Object.keys(registryBesideFleet(path.join(dir, 'serving.yaml'))?.models ?? {})).toEqual(['other_model']);
-    expect(registryBesideFleet(path.join(ROOT, 'no-such-folder', 'serving.yaml'))).toBeUndefined();
-    expect(() => registryBesideFleet(DEFAULT_FLEET, path.join(dir, 'missing.yaml'))).toThrow('missing.yaml: file not found; pass --registry <file> or set MODEL_REGISTRY to an existing registry');
-  });
-
-  it('works on a registry file that does not exist yet: it is empty', () => {
+  it('is empty when there is no file yet, for library callers; a registry named on the command line must exist', () => {
     const dir = path.join(ROOT, String(folders++));
     expect(loadRegistry(path.join(dir, 'registry.yaml'))).toEqual({ models: {} });
-    const run = cli(ROOT, ['model', 'list', '--registry', path.join(dir, 'registry.yaml')]);
-    expect(run.status).toBe(0);
-    expect(run.stderr).toContain('registry.yaml does not exist yet; register one with: model-serving model register');
+    const { dir: repo } = withRegistry(SHIPPED_TEXT);
+    const run = cli(repo, ['model', 'list', '--registry', path.join(dir, 'registry.yaml')]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('registry.yaml: file not found; pass --registry <file> or set MODEL_REGISTRY to an existing registry, or create one with: model-serving model init');
     expect(fs.existsSync(dir)).toBe(false);
   });
 });

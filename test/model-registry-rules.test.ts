@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { REPO_ROOT, tempDir } from './helpers/app';
+import { DEFAULT_FLEET, REGISTRY_FLEET, REPO_ROOT, readTree, tempDir } from './helpers/app';
 
 const CLI = path.join(REPO_ROOT, 'bin', 'model-serving');
 const MAR = (version: string) => `s3://betterprompts-models/intent_classifier/${version}/intent_classifier.mar`;
@@ -45,27 +45,26 @@ function folder(): string {
   return dir;
 }
 
-/** The registry every test starts from, built once by the real commands: 1.0.0 in staging and production, 1.1.0 registered only. */
+/**
+ * The repository every test starts from, built once by the real commands: the registry-managed
+ * fixture fleet (1.0.0 in staging and production, pinned in both environments), synthesized,
+ * then 1.1.0 registered only.
+ */
 const SEED = (() => {
   const dir = folder();
-  for (const args of [
-    ['model', 'register', '--name', 'intent_classifier', '--version', '1.0.0', '--path', MAR('1.0.0')],
-    ['model', 'promote', '--name', 'intent_classifier', '--version', '1.0.0', '--to', 'staging', '--reason', 'first release'],
-    ['model', 'promote', '--name', 'intent_classifier', '--version', '1.0.0', '--to', 'production', '--reason', 'staging looked good'],
-    ['model', 'register', '--name', 'intent_classifier', '--version', '1.1.0', '--path', MAR('1.1.0')],
-  ]) {
+  for (const file of ['serving.yaml', 'registry.yaml']) fs.copyFileSync(path.join(path.dirname(REGISTRY_FLEET), file), path.join(dir, file));
+  for (const args of [['synth'], ['model', 'register', '--name', 'intent_classifier', '--version', '1.1.0', '--path', MAR('1.1.0')]]) {
     const run = cli(dir, args);
     if (run.status !== 0) throw new Error(`seeding failed: ${args.join(' ')}\n${run.stderr}`);
   }
-  return fs.readFileSync(path.join(dir, 'registry.yaml'));
+  return dir;
 })();
 
-/** A folder holding a copy of the seed registry. */
+/** A folder holding a copy of the seed repository. */
 function seededRegistry(): { dir: string; file: string } {
   const dir = folder();
-  const file = path.join(dir, 'registry.yaml');
-  fs.writeFileSync(file, SEED);
-  return { dir, file };
+  fs.cpSync(SEED, dir, { recursive: true });
+  return { dir, file: path.join(dir, 'registry.yaml') };
 }
 
 describe('the registry commands', () => {
@@ -75,13 +74,17 @@ describe('the registry commands', () => {
     expect(registry.models.intent_classifier.stages).toEqual({ staging: '1.0.0', production: '1.0.0' });
     expect(registry.models.intent_classifier.versions).toEqual({ '1.0.0': { path: MAR('1.0.0') }, '1.1.0': { path: MAR('1.1.0') } });
     const history = registry.models.intent_classifier.history;
-    expect(history.map((e: any) => [e.action, e.version, e.stage, e.reason])).toEqual([
-      ['register', '1.0.0', undefined, undefined],
-      ['promote', '1.0.0', 'staging', 'first release'],
-      ['promote', '1.0.0', 'production', 'staging looked good'],
-      ['register', '1.1.0', undefined, undefined],
+    expect(history.map((e: any) => [e.action, e.version, e.stage])).toEqual([
+      ['register', '1.0.0', undefined],
+      ['promote', '1.0.0', 'staging'],
+      ['promote', '1.0.0', 'production'],
+      ['register', '1.1.0', undefined],
     ]);
-    for (const entry of history) {
+    const promoted = cli(dir, ['model', 'promote', '--name', 'intent_classifier', '--version', '1.1.0', '--to', 'staging', '--reason', 'retrained on May data']);
+    expect(promoted.status).toBe(0);
+    history.push(...parse(fs.readFileSync(file, 'utf-8')).models.intent_classifier.history.slice(4));
+    expect(history.at(-1)).toMatchObject({ action: 'promote', version: '1.1.0', stage: 'staging', reason: 'retrained on May data' });
+    for (const entry of history.slice(3)) {
       expect(entry.actor).toBe('Tester <tester@example.com>');
       expect(entry.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
       expect(Math.abs(Date.parse(entry.time) - Date.now())).toBeLessThan(5 * 60_000);
@@ -90,35 +93,44 @@ describe('the registry commands', () => {
     const list = cli(dir, ['model', 'list']);
     expect(list.status).toBe(0);
     expect(list.stdout.split('\n')).toEqual([
-      'MODEL              VERSION  STAGES               PATH',
-      `intent_classifier  1.0.0    staging, production  ${MAR('1.0.0')}`,
-      `intent_classifier  1.1.0    -                    ${MAR('1.1.0')}`,
+      'MODEL              VERSION  STAGES      PATH',
+      `intent_classifier  1.0.0    production  ${MAR('1.0.0')}`,
+      `intent_classifier  1.1.0    staging     ${MAR('1.1.0')}`,
       '',
     ]);
     const json = JSON.parse(cli(dir, ['model', 'list', '--json']).stdout);
-    expect(json[1]).toEqual({ model: 'intent_classifier', version: '1.1.0', path: MAR('1.1.0'), stages: [] });
+    expect(json[1]).toEqual({ model: 'intent_classifier', version: '1.1.0', path: MAR('1.1.0'), stages: ['staging'] });
 
     const shown = cli(dir, ['model', 'history', '--name', 'intent_classifier']);
     expect(shown.status).toBe(0);
     const lines = shown.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^TIME +ACTION +VERSION +STAGE +ACTOR +DETAILS$/);
-    expect(lines[3]).toMatch(/^\S+Z  promote   1\.0\.0    production  Tester <tester@example\.com>  staging looked good$/);
+    expect(lines[5]).toMatch(/^\S+Z  promote   1\.1\.0    staging     Tester <tester@example\.com>  retrained on May data$/);
     expect(JSON.parse(cli(dir, ['model', 'history', '--name', 'intent_classifier', '--json']).stdout)).toEqual(history);
   });
 
-  it('moves a stage to a newer version and records where it came from', () => {
+  it('moves a stage to a newer version, and changes nothing that runs: only a deploy does', () => {
     const { dir, file } = seededRegistry();
+    const fleet = fs.readFileSync(path.join(dir, 'serving.yaml'));
+    const dist = readTree(path.join(dir, 'dist'));
     const run = cli(dir, ['model', 'promote', '--name', 'intent_classifier', '--version', '1.1.0', '--to', 'staging', '--reason', 'retrained on May data']);
     expect(run.status).toBe(0);
-    expect(run.stderr).toBe('model-serving: promoted intent_classifier 1.1.0 to staging (was 1.0.0) in registry.yaml\n');
+    expect(run.stderr).toBe([
+      'model-serving: promoted intent_classifier 1.1.0 to staging (was 1.0.0) in registry.yaml',
+      'model-serving: nothing runs it yet; deploy it with: model-serving deploy staging 1.1.0 <rolling|canary|blue-green>',
+      '',
+    ].join('\n'));
+    expect(run.stdout).toBe('');
     expect(parse(fs.readFileSync(file, 'utf-8')).models.intent_classifier.stages).toEqual({ staging: '1.1.0', production: '1.0.0' });
+    expect(fs.readFileSync(path.join(dir, 'serving.yaml')).equals(fleet)).toBe(true);
+    expect(readTree(path.join(dir, 'dist'))).toEqual(dist);
   });
 
   it('takes the actor from $USER when git has no user', () => {
-    const dir = folder();
+    const { dir, file } = seededRegistry();
     const noGitUser = { GIT_CONFIG_COUNT: undefined, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', HOME: dir, USER: 'ci-runner' };
-    expect(cli(dir, ['model', 'register', '--name', 'intent_classifier', '--version', '1.0.0', '--path', MAR('1.0.0')], noGitUser).status).toBe(0);
-    expect(parse(fs.readFileSync(path.join(dir, 'registry.yaml'), 'utf-8')).models.intent_classifier.history[0].actor).toBe('ci-runner');
+    expect(cli(dir, ['model', 'register', '--name', 'intent_classifier', '--version', '1.2.0', '--path', MAR('1.2.0')], noGitUser).status).toBe(0);
+    expect(parse(fs.readFileSync(file, 'utf-8')).models.intent_classifier.history.at(-1).actor).toBe('ci-runner');
   });
 
   it('re-registering a version at the same path is a no-op with a message', () => {
@@ -237,21 +249,31 @@ describe('registry rules', () => {
     if (status === 1 && args[1] !== 'history') expect(run.stderr).toContain('Nothing was changed; registry.yaml is as it was.');
     expect(run.status).toBe(status);
     expect(fs.readFileSync(file).equals(before)).toBe(true);
-    expect(fs.readdirSync(dir)).toEqual(['registry.yaml']);
+    expect(fs.readdirSync(dir)).toEqual(['dist', 'registry.yaml', 'serving.yaml']);
   });
 
-  it('writes no registry at all when the first register is refused', () => {
+  it('never creates a registry on the side: without one beside the fleet file, register says where it looked', () => {
     const dir = folder();
-    const run = cli(dir, ['model', 'register', '--name', 'intent_classifier', '--version', '1', '--path', MAR('1.0.0')]);
+    fs.copyFileSync(DEFAULT_FLEET, path.join(dir, 'serving.yaml'));
+    const run = cli(dir, ['model', 'register', '--name', 'intent_classifier', '--version', '1.1.0', '--path', MAR('1.1.0')]);
     expect(run.status).toBe(1);
-    expect(fs.readdirSync(dir)).toEqual([]);
+    expect(run.stderr).toContain('error: there is no model registry at registry.yaml (beside serving.yaml); create it with "model-serving model init"');
+    expect(fs.readdirSync(dir)).toEqual(['serving.yaml']);
+    // Nor from a folder without a fleet file: the registry lives beside the fleet file.
+    const elsewhere = cli(folder(), ['model', 'register', '--name', 'intent_classifier', '--version', '1.1.0', '--path', MAR('1.1.0')]);
+    expect(elsewhere.status).toBe(1);
+    expect(elsewhere.stderr).toContain('serving.yaml: file not found');
   });
 
   it('reads the registry from --registry, then $MODEL_REGISTRY', () => {
-    const dir = folder();
-    expect(cli(dir, ['model', 'register', '--registry', 'a.yaml', '--name', 'intent_classifier', '--version', '1.0.0', '--path', MAR('1.0.0')]).status).toBe(0);
+    const { dir, file } = seededRegistry();
+    fs.copyFileSync(file, path.join(dir, 'a.yaml'));
+    fs.renameSync(file, path.join(dir, 'b.yaml'));
+    expect(cli(dir, ['model', 'register', '--registry', 'a.yaml', '--name', 'intent_classifier', '--version', '1.2.0', '--path', MAR('1.2.0')]).status).toBe(0);
     expect(cli(dir, ['model', 'register', '--name', 'intent_classifier', '--version', '2.0.0', '--path', MAR('2.0.0')], { MODEL_REGISTRY: 'b.yaml' }).status).toBe(0);
-    expect(fs.readdirSync(dir).sort()).toEqual(['a.yaml', 'b.yaml']);
+    expect(fs.readdirSync(dir).sort()).toEqual(['a.yaml', 'b.yaml', 'dist', 'serving.yaml']);
     expect(cli(dir, ['model', 'list', '--json'], { MODEL_REGISTRY: 'b.yaml' }).stdout).toContain('"2.0.0"');
+    expect(cli(dir, ['model', 'list', '--json'], { MODEL_REGISTRY: 'b.yaml' }).stdout).not.toContain('"1.2.0"');
+    expect(cli(dir, ['model', 'list', '--json', '--registry', 'a.yaml']).stdout).toContain('"1.2.0"');
   });
 });

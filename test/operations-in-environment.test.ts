@@ -34,7 +34,7 @@ function environmentWithOperations(environment: string): KubeObject[] {
     new ModelStoreBackup(chart, 'ModelStoreBackup', {
       namespace: env.namespace,
       partOf: fleet.name,
-      source: modelStorePrefix(fleet.models.map((m) => m.mar)) as string,
+      source: modelStorePrefix(fleet.models.map((m) => m.mar as string)) as string,
       destination: 's3://betterprompts-model-backups/model-store/',
       iamRoleArn: 'arn:aws:iam::123456789012:role/betterprompts-model-backup',
       image: `${fleet.modelFetcher.repository}:${fleet.modelFetcher.tag}`,

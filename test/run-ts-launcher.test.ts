@@ -31,7 +31,7 @@ describe('bin/run-ts.mjs', () => {
       fs.utimesSync(source, atime, new Date(mtime.getTime() + 1000));
       const again = run('main.ts', '--help');
       expect(again.status).toBe(0);
-      expect(again.stdout).toContain('Usage: npm run synth');
+      expect(again.stdout).toContain('Usage: model-serving synth');
       expect(fs.statSync(BUNDLE).mtimeMs).toBeGreaterThan(built);
     } finally {
       fs.utimesSync(source, atime, mtime);

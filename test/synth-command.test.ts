@@ -68,14 +68,15 @@ describe('the synth command (node bin/run-ts.mjs main.ts)', () => {
 
     const unknown = runApp(['--confg', 'serving.yaml'], { CDK8S_OUTDIR: outdir });
     expect(unknown.status).toBe(2);
-    expect(unknown.stderr).toContain("error: Unknown option '--confg'");
-    expect(unknown.stderr).toContain('Usage: npm run synth -- [--config <fleet file>]');
+    expect(unknown.stderr).toContain("error: unknown option '--confg'");
+    expect(unknown.stderr).toContain('Usage: model-serving synth [options]');
   });
 
-  it('prints its usage with --help', () => {
+  it('prints its usage with --help, the options it shares with every command included', () => {
     const run = runApp(['--help']);
     expect(run.status).toBe(0);
-    expect(run.stdout).toContain('--config, -c <file>');
+    expect(run.stdout).toContain('Usage: model-serving synth [options]');
+    for (const option of ['-c, --config <file>', '-o, --output <dir>', '--registry <file>']) expect(run.stdout).toContain(option);
   });
 
   it('gives the same bytes for the same input, whatever the clock and environment', () => {

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { parseDocument } from 'yaml';
+import { type YamlEdit, editYamlText } from '../../lib/private/yaml-edit';
 import { DEFAULT_FLEET } from './app';
 
 /** The default fleet with `edit` applied, as YAML text. */
@@ -14,4 +15,17 @@ export function fleetWithGateway(gateway: Record<string, unknown>, environments 
   return editFleet((doc) => {
     for (const env of environments) doc.setIn(['environments', env, 'gateway'], doc.createNode(gateway));
   });
+}
+
+/**
+ * `text` (a fleet with each model's version and mar) as a registry-managed fleet: the models'
+ * `version` and `mar` removed and `pins` (environment → model → version) written, as
+ * `model-serving model init` and `deploy` leave a fleet file.
+ */
+export function registryManaged(text: string, pins: Readonly<Record<string, Readonly<Record<string, string>>>>): string {
+  const models = (parseDocument(text).toJS() as { models: unknown[] }).models;
+  return editYamlText(text, [
+    ...models.flatMap((_model, index): YamlEdit[] => [{ path: ['models', index, 'version'], delete: true }, { path: ['models', index, 'mar'], delete: true }]),
+    ...Object.entries(pins).flatMap(([env, versions]) => Object.entries(versions).map(([model, version]): YamlEdit => ({ path: ['environments', env, 'versions', model], value: version }))),
+  ]);
 }
