@@ -4,8 +4,8 @@
 // `cdk8s import` fetches every source over the network, and it always downloads the k8s schema
 // from GitHub. This script runs the same cdk8s-cli importers, but resolves each canonical URL to
 // a local file first, so the output is byte-for-byte what `cdk8s import` would write, offline.
-// It also writes imports/schemas/*.json: the same schemas without descriptions, which the
-// strict manifest validator (lib/validation) reads at test time.
+// It also writes imports/schemas/*.json: the same schemas without descriptions (defaults and
+// x-kubernetes-validations rules kept), which the strict manifest validator (lib/validation) reads.
 //
 // Usage: npm run import -- [--from ../shared]
 //   --from DIR   folder holding crds/ (CRD files named <project>-<upstream basename>) and
@@ -54,13 +54,18 @@ util.download = async (url) => {
   return fs.readFileSync(file, 'utf-8');
 };
 
-function stripDescriptions(node) {
-  if (Array.isArray(node)) return node.map(stripDescriptions);
+/** Schema keywords whose value maps names to schemas: there `description` is a field's name, not documentation. */
+const NAME_MAPS = new Set(['properties', 'patternProperties', 'definitions']);
+
+// Everything else is kept, defaults and x-kubernetes-validations (CEL) rules included: the validator applies
+// the defaults and evaluates the rules as the API server does.
+function stripDescriptions(node, isNameMap = false) {
+  if (Array.isArray(node)) return node.map((item) => stripDescriptions(item));
   if (node && typeof node === 'object') {
     const out = {};
     for (const key of Object.keys(node).sort()) {
-      if (key === 'description') continue;
-      out[key] = stripDescriptions(node[key]);
+      if (key === 'description' && !isNameMap) continue;
+      out[key] = stripDescriptions(node[key], !isNameMap && NAME_MAPS.has(key));
     }
     return out;
   }

@@ -18,6 +18,25 @@ describe('model-serving validate', () => {
     expect(run.stdout).toMatch(/Summary: \d+ resource\(s\) found in \d+ file\(s\) - Valid: \d+, Invalid: 0/);
     expect(run.stdout).toContain('Policies: Pod Security restricted and kube-linter defaults - 0 violation(s)');
     expect(run.stdout).toContain('kubeconform: skipped, kubeconform is not on PATH');
+    // The gateway and autoscaling objects carry CEL rules; they ran and passed, and none was unsupported.
+    expect(run.stdout).toMatch(/CEL rules \(x-kubernetes-validations\): [1-9]\d* evaluation\(s\) of [1-9]\d* rule\(s\) on [1-9]\d* object\(s\) - Failed: 0, Transition rules skipped: \d+, Unsupported: 0, Objects not checked because of schema errors: 0/);
+  });
+
+  it('fails on objects that the CRDs\' CEL rules reject, naming the file, the object, the field and the rule\'s message', () => {
+    const dir = path.join(path.dirname(synthToTemp()), 'cel');
+    fs.cpSync(path.join(__dirname, 'fixtures', 'cel', 'rejected'), dir, { recursive: true });
+    const run = runCli(['validate', dir]);
+    expect(run.status).toBe(1);
+    const file = (name: string): string => path.join(dir, name);
+    expect(run.stdout).toContain(`${file('httproute-redirect-with-backendref.yaml')}: HTTPRoute/intent-classifier: /spec/rules/0: RequestRedirect filter must not be used together with backendRefs`);
+    expect(run.stdout).toContain(
+      `${file('httproute-pathprefix-without-slash.yaml')}: HTTPRoute/intent-classifier: /spec/rules/0/matches/0/path: value must be an absolute path and start with '/' when type one of ['Exact', 'PathPrefix']`,
+    );
+    expect(run.stdout).toContain(`${file('kongconsumer-without-username-or-custom-id.yaml')}: KongConsumer/batch-client: Need to provide either username or custom_id`);
+    const count = fs.readdirSync(dir).length;
+    expect(run.stdout).toContain(`Summary: ${count} resource(s) found in ${count} file(s) - Valid: 0, Invalid: ${count}`);
+    expect(run.stdout).toMatch(new RegExp(`- Failed: ${count}, Transition rules skipped: \\d+, Unsupported: 0,`));
+    expect(run.stderr).toContain('error: validation failed');
   });
 
   it('fails on an unknown field, naming the file, the object and the field', () => {

@@ -4,14 +4,15 @@ import { spawnSync } from 'node:child_process';
 import type { Command } from 'commander';
 import { loadFleet } from '../../lib/fleet';
 import { checkFolderPolicies, kustomizationFolders, manifestFiles } from '../../lib/repository';
-import { formatIssue, validateDirectory } from '../../lib/validation';
+import { type CelSummary, describeCelRule, formatIssue, validateDirectory } from '../../lib/validation';
 import { CliError } from '../cli-error';
 import { openRepository } from '../options';
 
 /**
  * `model-serving validate [dir]`: checks synthesized manifests three ways.
  * 1. In-process, strict (unknown fields and duplicate keys are errors) against the Kubernetes
- *    1.28 schema and the imported CRD schemas. Needs no network.
+ *    1.28 schema and the imported CRD schemas, with the CRDs' x-kubernetes-validations (CEL)
+ *    rules evaluated after defaulting, as the API server does. Needs no network.
  * 2. The policy suite: Pod Security "restricted" and kube-linter's default checks, per folder.
  * 3. `kubeconform -strict` over each Kustomize folder when kubeconform is installed, as an
  *    independent second opinion from the upstream schema catalogues.
@@ -87,7 +88,24 @@ function runSchemas(dir: string): boolean {
   console.log(
     `Summary: ${result.objects} resource(s) found in ${result.files} file(s) - Valid: ${result.objects - result.invalid}, Invalid: ${result.invalid}`,
   );
+  printCelSummary(result.cel);
   return result.issues.length === 0;
+}
+
+/** The CEL rules' counts, then the rules that were met but not evaluated: transition rules and unsupported ones. */
+function printCelSummary(cel: CelSummary): void {
+  const count = (uses: CelSummary['transitionSkipped']): number => uses.reduce((n, u) => n + u.count, 0);
+  console.log(
+    `CEL rules (x-kubernetes-validations): ${cel.evaluations} evaluation(s) of ${cel.evaluatedRules.length} rule(s) on ${cel.objects} object(s) - ` +
+      `Failed: ${cel.failures}, Transition rules skipped: ${count(cel.transitionSkipped)}, Unsupported: ${count(cel.unsupported)}, ` +
+      `Objects not checked because of schema errors: ${cel.notChecked}`,
+  );
+  for (const { info, count: values } of cel.transitionSkipped) {
+    console.log(`  skipped transition rule (it compares with the stored object; none here) on ${values} value(s): ${describeCelRule(info)}`);
+  }
+  for (const { info, count: values } of cel.unsupported) {
+    console.log(`  UNSUPPORTED rule (${info.unsupported}) on ${values} value(s): ${describeCelRule(info)}`);
+  }
 }
 
 function runKubeconform(dir: string, kubeconform: string): boolean {

@@ -7,3 +7,6 @@ export {
   validateYamlText,
 } from './manifest-validator';
 export type { DirectoryValidationResult, ManifestIssue, ManifestValidatorOptions } from './manifest-validator';
+export { CelRuleSet, applyStructuralDefaults, compileCelExpression, describeCelRule, pruneNonNullableNullsWithoutDefaults } from './cel-rules';
+export type { CelIssue, CelObjectReport, CelRuleInfo, CelRuleStatus, CelRuleUse, CelSummary, CelValidationRule } from './cel-rules';
+export { KUBERNETES_CEL_FUNCTIONS, escapeCelPropertyName, goSplitN, kubernetesCelEnv } from './kubernetes-cel-library';

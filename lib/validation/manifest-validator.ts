@@ -5,6 +5,15 @@ import { isIPv4, isIPv6 } from 'node:net';
 import * as path from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { isMap, isScalar, isSeq, parseAllDocuments, type Document } from 'yaml';
+import {
+  CelRuleSet,
+  CelSummaryCollector,
+  applyStructuralDefaults,
+  pruneNonNullableNullsWithoutDefaults,
+  type CelObjectReport,
+  type CelRuleInfo,
+  type CelSummary,
+} from './cel-rules';
 
 /** One problem found in a manifest. */
 export interface ManifestIssue {
@@ -31,6 +40,8 @@ export interface DirectoryValidationResult {
   /** Number of objects that have at least one issue. */
   invalid: number;
   issues: ManifestIssue[];
+  /** What the CRDs' x-kubernetes-validations (CEL) rules did. */
+  cel: CelSummary;
 }
 
 /** Options for {@link ManifestValidator.load}. */
@@ -61,7 +72,7 @@ interface CrdSchemaFile {
 
 type SchemaEntry =
   | { origin: 'core'; group: string; version: string; kind: string; definition: string }
-  | { origin: 'crd'; group: string; version: string; kind: string; schema: Schema };
+  | { origin: 'crd'; group: string; version: string; kind: string; schema: Schema; rawSchema: Schema };
 
 interface ObjectIdentity {
   kind: string;
@@ -95,6 +106,12 @@ const MODEL_LAYER_KEYWORDS = new Set([
   'minItems',
   'maxItems',
 ]);
+
+/**
+ * Schema errors after which the API server does not evaluate CEL rules (strategy.go hasBlockingErr: type,
+ * required, enum, too long, too many; a format error is a type error there).
+ */
+const CEL_BLOCKING_KEYWORDS = new Set(['type', 'required', 'enum', 'maxLength', 'maxItems', 'maxProperties', 'format']);
 
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
@@ -291,6 +308,7 @@ export class ManifestValidator {
   private readonly ajv: Ajv;
   private readonly entries = new Map<string, SchemaEntry>();
   private readonly compiled = new Map<string, ValidateFunction>();
+  private readonly celRuleSets = new Map<string, CelRuleSet>();
   private readonly models = new Map<string, ModelConstructor | null>();
   private readonly requireModel = createRequire(__filename);
 
@@ -315,10 +333,12 @@ export class ManifestValidator {
     for (const file of crdFiles) {
       const crd = JSON.parse(readFileSync(path.join(schemaDir, file), 'utf-8')) as CrdSchemaFile;
       for (const { group, version, kind, schema } of crd.kinds) {
+        // The schema as the CRD declares it, for defaulting and CEL rules, before the strict transform rewrites it.
+        const rawSchema = structuredClone(schema);
         // Root first: its metadata wrapper must be in place before the transform closes object schemas.
         strictCrdRoot(schema);
         transform.apply(schema);
-        this.entries.set(schemaKey(apiVersionOf(group, version), kind), { origin: 'crd', group, version, kind, schema });
+        this.entries.set(schemaKey(apiVersionOf(group, version), kind), { origin: 'crd', group, version, kind, schema, rawSchema });
       }
     }
 
@@ -354,23 +374,39 @@ export class ManifestValidator {
    * apiVersion/kind without a schema is an issue.
    */
   validate(obj: unknown, file?: string): ManifestIssue[] {
+    return this.check(obj, file).issues;
+  }
+
+  /**
+   * Every x-kubernetes-validations rule of every CRD version, compiled, with how it is handled (evaluated,
+   * skipped as a transition rule, or unsupported), in schema file order.
+   */
+  celRules(): CelRuleInfo[] {
+    const rules: CelRuleInfo[] = [];
+    for (const [key, entry] of this.entries) {
+      if (entry.origin === 'crd') rules.push(...this.celRuleSetFor(key, entry).rules);
+    }
+    return rules;
+  }
+
+  private check(obj: unknown, file?: string): { issues: ManifestIssue[]; cel?: CelObjectReport | 'not-checked' } {
     const identity = identify(obj);
     const withFile = file === undefined ? {} : { file };
     const issue = (issuePath: string, message: string): ManifestIssue => ({ ...withFile, ...identity, path: issuePath, message });
 
     if (!isPlainObject(obj)) {
-      return [issue('', `expected a Kubernetes object (a mapping), got ${describeValue(obj)}`)];
+      return { issues: [issue('', `expected a Kubernetes object (a mapping), got ${describeValue(obj)}`)] };
     }
     const { apiVersion, kind } = obj;
     const missing: ManifestIssue[] = [];
     if (typeof apiVersion !== 'string' || apiVersion === '') missing.push(issue('', 'missing required field "apiVersion"'));
     if (typeof kind !== 'string' || kind === '') missing.push(issue('', 'missing required field "kind"'));
-    if (missing.length > 0) return missing;
-    if (isKustomization(obj)) return [];
+    if (missing.length > 0) return { issues: missing };
+    if (isKustomization(obj)) return { issues: [] };
 
     const key = schemaKey(apiVersion as string, kind as string);
     const entry = this.entries.get(key);
-    if (!entry) return [issue('', `no schema for ${apiVersion} ${kind}`)];
+    if (!entry) return { issues: [issue('', `no schema for ${apiVersion} ${kind}`)] };
 
     const validateFn = this.validatorFor(key, entry);
     const issues: ManifestIssue[] = [];
@@ -382,11 +418,30 @@ export class ManifestValidator {
       issues.push(issue(issuePath, message));
     };
 
-    if (!validateFn(obj)) {
+    // A custom resource is validated as the API server stores it: with its schema's defaults filled in.
+    const subject = entry.origin === 'crd' ? structuredClone(obj) : obj;
+    if (entry.origin === 'crd') applyStructuralDefaults(subject, entry.rawSchema);
+    let blocked = false;
+    if (!validateFn(subject)) {
       for (const error of withoutBranchNoise(validateFn.errors ?? [])) {
-        const { path: errorPath, message } = describeError(error, obj);
+        if (CEL_BLOCKING_KEYWORDS.has(error.keyword)) blocked = true;
+        const { path: errorPath, message } = describeError(error, subject);
         add(errorPath, message);
       }
+    }
+
+    if (entry.origin === 'crd') {
+      const rules = this.celRuleSetFor(key, entry);
+      if (rules.isEmpty) return { issues };
+      if (blocked && rules.runsOnCreate) {
+        // The server does not run CEL rules on a value of the wrong shape (strategy.go hasBlockingErr).
+        add('', 'some validation rules were not checked because the object was invalid; correct the existing errors to complete validation');
+        return { issues, cel: 'not-checked' };
+      }
+      pruneNonNullableNullsWithoutDefaults(subject, entry.rawSchema);
+      const report = rules.validate(subject);
+      for (const celIssue of report.issues) add(celIssue.path, celIssue.message);
+      return { issues, cel: report };
     }
 
     if (entry.origin === 'core' && this.useKubernetesModels) {
@@ -397,7 +452,7 @@ export class ManifestValidator {
         if (!pathsWithIssues.has(described.path)) add(described.path, described.message);
       }
     }
-    return issues;
+    return { issues };
   }
 
   /**
@@ -405,7 +460,7 @@ export class ManifestValidator {
    * empty documents and Kustomizations are skipped.
    */
   validateYamlText(text: string, file?: string): ManifestIssue[] {
-    return this.checkYamlText(text, file).issues;
+    return this.checkYamlText(text, file, new CelSummaryCollector()).issues;
   }
 
   /**
@@ -413,18 +468,19 @@ export class ManifestValidator {
    * kustomization files. Issue `file`s are `dir` joined with the file's relative path.
    */
   validateDirectory(dir: string): DirectoryValidationResult {
-    const result: DirectoryValidationResult = { files: 0, objects: 0, invalid: 0, issues: [] };
+    const result: Omit<DirectoryValidationResult, 'cel'> = { files: 0, objects: 0, invalid: 0, issues: [] };
+    const cel = new CelSummaryCollector();
     for (const file of listManifestFiles(dir)) {
-      const checked = this.checkYamlText(readFileSync(file, 'utf-8'), file);
+      const checked = this.checkYamlText(readFileSync(file, 'utf-8'), file, cel);
       result.files += 1;
       result.objects += checked.objects;
       result.invalid += checked.invalid;
       result.issues.push(...checked.issues);
     }
-    return result;
+    return { ...result, cel: cel.summary() };
   }
 
-  private checkYamlText(text: string, file?: string): { objects: number; invalid: number; issues: ManifestIssue[] } {
+  private checkYamlText(text: string, file: string | undefined, cel: CelSummaryCollector): { objects: number; invalid: number; issues: ManifestIssue[] } {
     const result = { objects: 0, invalid: 0, issues: [] as ManifestIssue[] };
     const withFile = file === undefined ? {} : { file };
     for (const doc of parseAllDocuments(text, { uniqueKeys: true })) {
@@ -453,7 +509,13 @@ export class ManifestValidator {
       if (syntaxIssues.length === 0 && (isEmpty || isKustomization(value))) continue;
       result.objects += 1;
       // A document that failed to parse has no trustworthy content; a duplicate key only loses the earlier value.
-      const issues = unreadable || isEmpty ? syntaxIssues : [...syntaxIssues, ...this.validate(value, file)];
+      let issues = syntaxIssues;
+      if (!unreadable && !isEmpty) {
+        const checked = this.check(value, file);
+        issues = [...syntaxIssues, ...checked.issues];
+        if (checked.cel === 'not-checked') cel.addNotChecked();
+        else if (checked.cel) cel.add(checked.cel);
+      }
       if (issues.length > 0) result.invalid += 1;
       result.issues.push(...issues);
     }
@@ -472,6 +534,15 @@ export class ManifestValidator {
       this.compiled.set(key, validateFn);
     }
     return validateFn;
+  }
+
+  private celRuleSetFor(key: string, entry: Extract<SchemaEntry, { origin: 'crd' }>): CelRuleSet {
+    let rules = this.celRuleSets.get(key);
+    if (!rules) {
+      rules = new CelRuleSet(apiVersionOf(entry.group, entry.version), entry.kind, entry.rawSchema);
+      this.celRuleSets.set(key, rules);
+    }
+    return rules;
   }
 
   private modelErrors(entry: Extract<SchemaEntry, { origin: 'core' }>, obj: Record<string, unknown>): Partial<ErrorObject>[] {
