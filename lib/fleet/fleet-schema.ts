@@ -213,7 +213,7 @@ const strategySchema = z.strictObject({
       intervalSeconds: z.int().min(10).max(3600).default(60),
       count: z.int().min(1).max(100).default(3),
       failureLimit: z.int().min(0).max(99).default(1),
-      minRequests: z.int().min(1, { message: 'must be at least 1: with 0, a version that got no traffic would pass' }).max(1_000_000).optional(),
+      minRequests: z.int().min(1).max(1_000_000).optional(),
     })
     .refine((g) => g.failureLimit < g.count, { message: 'must be below count, or a release could never fail', path: ['failureLimit'] })
     .default({ maxErrorRate: 0.05, maxP95LatencyMs: 500, intervalSeconds: 60, count: 3, failureLimit: 1 }),

@@ -58,7 +58,7 @@ const CANARY_HASH_ARG = 'canary-hash';
 
 function gatewaySignals(metrics: RequestMetrics, what: string): GateSignals {
   return {
-    measures: `${what}: ${metrics.source}, 5xx ratio and p95 latency at the gateway`,
+    measures: `${what} (${metrics.source}): 5xx ratio and p95 latency at the gateway`,
     latencyMetric: 'p95-latency',
     requestCount: (w) => metrics.requestCount(w),
     errorRatio: (w) => metrics.errorRatio(w),
