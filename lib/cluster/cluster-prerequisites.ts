@@ -162,3 +162,10 @@ export function prerequisiteFor(apiVersion: string, kind: string): ClusterPrereq
   const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
   return CLUSTER_PREREQUISITES.find((p) => p.kinds.includes(`${group}/${kind}`));
 }
+
+/** The README's table of {@link CLUSTER_PREREQUISITES}, one row each, in Markdown. */
+export function prerequisitesTable(): string {
+  const cell = (text: string) => text.replace(/\|/g, '\\|');
+  const rows = CLUSTER_PREREQUISITES.map((p) => `| ${cell(p.name)} | ${cell(p.neededWhen)} | ${cell(p.versions)} | ${p.kinds.length > 0 ? p.kinds.map((k) => `\`${k}\``).join(', ') : '-'} | ${p.settings.length > 0 ? p.settings.map(cell).join('; ') : '-'} |`);
+  return ['| what | needed when | checked against | serves | settings that matter |', '|---|---|---|---|---|', ...rows].join('\n');
+}

@@ -105,7 +105,11 @@ export interface CanaryRolloutProps {
  * update. Canary and blue-green drive an Argo Rollout: traffic is split by the environment's
  * gateway (an NGINX canary Ingress, a weighted TraefikService, or HTTPRoute weights through the
  * Argo Rollouts Gateway API plugin), and every step must pass an AnalysisTemplate that checks
- * the gateway's error rate and p95 latency, the same metrics the alerts use; a failure aborts.
+ * the NEW version's error rate and latency alone: the gateway's series of the canary backend, or
+ * TorchServe's metrics of the new ReplicaSet's pods where the gateway shares one upstream.
+ * Blue-green judges the preview's requests before promotion and live traffic after. The gates
+ * fail closed: no data, or fewer than `minRequests` requests, is Inconclusive and pauses the
+ * Rollout; a failure aborts it.
  *
  * @see https://argo-rollouts.readthedocs.io/en/stable/features/canary/
  */
