@@ -14,3 +14,4 @@ export * from './packaging';
 export * from './cache';
 export * from './operations';
 export * from './review';
+export * from './cluster';

@@ -71,7 +71,7 @@ describe('model-serving deploy <environment> <version> <strategy>', () => {
     expect(fs.existsSync(path.join(dir, 'dist', 'staging', 'Deployment.intent-classifier.k8s.yaml'))).toBe(false);
     // Production is untouched; every folder that changed is named, and the version change is risky.
     expect(readTree(path.join(dir, 'dist', 'production'))).toEqual(production);
-    expect(run.stdout).toContain('Changed: serving.yaml, dist/argo-rollouts/, dist/argocd/, dist/staging/.');
+    expect(run.stdout).toContain('Changed: serving.yaml, dist/argocd/, dist/staging/.');
     expect(run.stdout).toMatch(/\| staging \| `Rollout betterprompts-staging\/intent-classifier` \| model version \| 1\.0\.0 → 1\.1\.0; a new Rollout has no stable version/);
     expect(runCli(['check'], { cwd: dir }).status).toBe(0);
   });

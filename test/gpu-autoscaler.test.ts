@@ -59,7 +59,7 @@ describe('GpuAutoscaler', () => {
       type: 'prometheus',
       metricType: 'Value',
       metadata: {
-        serverAddress: 'http://kube-prometheus-stack-prometheus.monitoring.svc:9090',
+        serverAddress: 'http://prometheus-operated.monitoring.svc:9090',
         // The rate of the wait counter over the rate of requests, never the raw counter (which only grows).
         query: 'sum(rate(ts_queue_latency_microseconds{namespace="ml",service="intent-classifier-metrics"}[2m])) / clamp_min(sum(rate(ts_inference_requests_total{namespace="ml",service="intent-classifier-metrics"}[2m])), 1e-9) / 1000',
         threshold: '100',
@@ -100,6 +100,17 @@ describe('GpuAutoscaler', () => {
       type: 'cron',
       metadata: { timezone: 'Europe/Berlin', start: '0 7 * * 1-5', end: '0 20 * * 1-5', desiredReplicas: '3' },
     });
+  });
+
+  it('records the Prometheus the adapter rules are written for, and refuses two in one namespace', () => {
+    const chart = new Chart(Testing.app(), 'test');
+    const url = 'http://prometheus.observability.svc:9090';
+    new GpuAutoscaler(chart, 'a-autoscaler', { service: service(chart, 'intent_classifier'), maxReplicas: 4, backend: ScalingBackend.HPA_WITH_PROMETHEUS_ADAPTER, prometheusUrl: url });
+    const configMap = (Testing.synth(chart) as any[]).find((o) => o.metadata.name === 'prometheus-adapter-external-rules');
+    expect(configMap.metadata.annotations['model-serving/prometheus-url']).toBe(url);
+    expect(configMap.data[ADAPTER_RULES_KEY]).toContain(`# Written for the Prometheus at ${url}: set the adapter's prometheus.url (and port) to it.`);
+    expect(() => new GpuAutoscaler(chart, 'b-autoscaler', { service: service(chart, 'toxicity'), maxReplicas: 4, backend: ScalingBackend.HPA_WITH_PROMETHEUS_ADAPTER }))
+      .toThrow('[PrometheusAdapterRules.PrometheusMismatch] test/b-autoscaler: the chart\'s adapter rules are written for http://prometheus.observability.svc:9090, not http://prometheus-operated.monitoring.svc:9090; an environment has one Prometheus');
   });
 
   it('renders an autoscaling/v2 HPA and the prometheus-adapter rules it needs with the adapter backend', () => {
@@ -170,7 +181,7 @@ describe('GpuAutoscaler', () => {
     ['a peak floor not above the off-peak floor', { peakHours: { timezone: 'UTC', start: '0 8 * * *', end: '0 18 * * *', minReplicas: 2 } }, "[GpuAutoscaler.InvalidPeakHours] test/autoscaler: 'peakHours.minReplicas' (2) must be an integer above minReplicas (2) and at most maxReplicas (6)"],
     ['a six-field cron', { peakHours: { timezone: 'UTC', start: '0 0 8 * * *', end: '0 18 * * *', minReplicas: 4 } }, '[GpuAutoscaler.InvalidPeakHours] test/autoscaler: \'peakHours.start\' ("0 0 8 * * *") must be a five-field cron expression such as "0 7 * * 1-5"'],
     ['an unknown time zone', { peakHours: { timezone: 'Mars/Olympus', start: '0 8 * * *', end: '0 18 * * *', minReplicas: 4 } }, '[GpuAutoscaler.InvalidPeakHours] test/autoscaler: \'peakHours.timezone\' ("Mars/Olympus") must be an IANA time zone such as "Europe/Berlin" or "UTC"'],
-    ['a Prometheus URL with the adapter backend', { backend: ScalingBackend.HPA_WITH_PROMETHEUS_ADAPTER, prometheusUrl: 'http://prom:9090' }, "[GpuAutoscaler.PrometheusUrlNeedsKeda] test/autoscaler: 'prometheusUrl' applies only to the KEDA backend; prometheus-adapter is configured with its own Prometheus URL"],
+    ['a Prometheus URL that is not http(s)', { prometheusUrl: 'prometheus:9090' }, "[GpuAutoscaler.InvalidPrometheusUrl] test/autoscaler: 'prometheusUrl' (\"prometheus:9090\") must be an http(s) URL such as \"http://prometheus-operated.monitoring.svc:9090\""],
     ['GPU metrics without a GPU target', { gpuMetrics: GpuMetrics.torchServe() }, "[GpuAutoscaler.UnusedGpuMetrics] test/autoscaler: 'gpuMetrics' needs 'gpuUtilization'"],
   ] as [string, Partial<GpuAutoscalerProps>, string][])('fails on %s', (_name, props, message) => {
     expect(() => synth(props)).toThrow(message);

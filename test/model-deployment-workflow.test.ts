@@ -192,6 +192,8 @@ describe('.github/workflows/model-deployment.yml', () => {
 
     const doc = parseDocument(fs.readFileSync(fixture, 'utf-8'));
     doc.setIn(['environments', 'staging', 'strategy'], doc.createNode({ type: 'canary' }));
+    // A Kong canary's gates read TorchServe's pods, which the monitoring ServiceMonitor scrapes.
+    doc.setIn(['environments', 'staging', 'monitoring'], doc.createNode({ runbookBaseUrl: 'https://git.example.com/ml/serving' }));
     const canary = path.dirname(synthToTemp({ text: doc.toString() }));
     expect(check({ MODEL_VERSION: '1.0.0', STRATEGY: 'canary' }, canary).stdout).toContain('dist/staging deploys intent_classifier 1.0.0 with canary');
     expect(check({ MODEL_VERSION: '1.0.0', STRATEGY: 'blue-green' }, canary).stdout).toContain('releases with canary, not blue-green');

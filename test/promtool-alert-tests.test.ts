@@ -2,9 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { GpuMetrics, type AlertRule } from '../lib/monitoring';
 import { monitoredEnvironment } from './fixtures/promtool/monitored-fleet';
 import { testRules } from './fixtures/promtool/promtool';
-import { fleetWithGateway } from './helpers/fleets';
+import { EXPORTERS, documentedScrape, storedSeries } from './fixtures/scrape/exporters';
+import { RELEASE_FIXTURE_FLEET, editFleet } from './helpers/fleets';
 
-const NS = 'betterprompts-staging';
+/** The fixture fleet with `gateway` in every environment. */
+const fleetWithGateway = (gateway: Record<string, unknown>) => editFleet((d) => {
+  for (const env of ['staging', 'production']) d.setIn(['environments', env, 'gateway'], d.createNode(gateway));
+}, RELEASE_FIXTURE_FLEET);
+
+const NS = 'fixture-staging';
 const SERVICE = 'intent-classifier-metrics';
 const POD = 'intent-classifier-7d9f8b6c5d-x2x4z';
 const PENDING_POD = 'intent-classifier-7d9f8b6c5d-p9q8r';
@@ -14,8 +20,10 @@ const HOST = 'api.example.com';
 const tls = { issuer: 'letsencrypt-prod' };
 /** Minutes of input; alerts are evaluated at 30m, past every `for`. */
 const SAMPLES = 40;
+/** The gateways' monitors with their charts' default honorLabels: false. */
+const SCRAPE = documentedScrape();
 
-/** How one gateway names its request counter and latency histogram for the staging route. */
+/** How one gateway's exporter names its request counter and latency histogram for the staging route, as Prometheus stores them. */
 interface GatewaySeries {
   readonly gateway: Record<string, unknown>;
   requests(status: 'ok' | 'error'): string;
@@ -27,55 +35,55 @@ interface GatewaySeries {
 const seconds = ['0.05', '0.1', '0.5', '1', '2.5'];
 const millis = ['50', '100', '500', '1000', '2500'];
 
-const GATEWAYS: Record<string, (route: string) => GatewaySeries> = {
-  'gateway-api-kong': () => {
-    const service = `httproute.${NS}.svc.${NS}.intent-classifier.8080`;
-    return {
-      gateway: { kind: 'gateway-api', implementation: 'kong', host: HOST, tls },
-      requests: (s) => `kong_http_requests_total{service="${service}",code="${s === 'ok' ? 200 : 503}",route="r"}`,
-      bucket: (le) => `kong_request_latency_ms_bucket{service="${service}",le="${le}"}`,
-      bounds: millis,
-    };
-  },
-  'kong-ingress': () => ({
-    gateway: { kind: 'kong', host: HOST, tls },
-    requests: (s) => `kong_http_requests_total{service="${NS}.intent-classifier.8080",code="${s === 'ok' ? 200 : 500}"}`,
-    bucket: (le) => `kong_request_latency_ms_bucket{service="${NS}.intent-classifier.8080",le="${le}"}`,
+function kongSeries(gateway: Record<string, unknown>, service: string, route: string): GatewaySeries {
+  return {
+    gateway,
+    requests: (s) => storedSeries(EXPORTERS.kong, 'kong_http_requests_total', { service, route, code: s === 'ok' ? '200' : '503', source: 'service', workspace: 'default', consumer: '' }, SCRAPE),
+    bucket: (le) => storedSeries(EXPORTERS.kong, 'kong_request_latency_ms_bucket', { service, route, workspace: 'default', le }, SCRAPE),
     bounds: millis,
-  }),
+  };
+}
+
+function traefikSeries(gateway: Record<string, unknown>, service: string): GatewaySeries {
+  return {
+    gateway,
+    requests: (s) => storedSeries(EXPORTERS.traefik, 'traefik_service_requests_total', { service, code: s === 'ok' ? '200' : '502', method: 'POST', protocol: 'http' }, SCRAPE),
+    bucket: (le) => storedSeries(EXPORTERS.traefik, 'traefik_service_request_duration_seconds_bucket', { service, code: '200', method: 'POST', protocol: 'http', le }, SCRAPE),
+    bounds: seconds,
+  };
+}
+
+const GATEWAYS: Record<string, (route: string) => GatewaySeries> = {
+  // Kong's ingress controller names the Kong service and route after the HTTPRoute and its rule.
+  'gateway-api-kong': () => kongSeries({ kind: 'gateway-api', implementation: 'kong', host: HOST, tls }, `httproute.${NS}.intent-classifier.0`, `httproute.${NS}.intent-classifier.0.0`),
+  'kong-ingress': () => kongSeries({ kind: 'kong', host: HOST, tls }, `${NS}.intent-classifier.http`, `${NS}.intent-classifier.intent-classifier.${HOST}.http`),
   'gateway-api-envoy-gateway': (route) => {
     const cluster = `httproute/${NS}/${route}/rule/0`;
+    const envoy = EXPORTERS['envoy-gateway'];
     return {
       gateway: { kind: 'gateway-api', implementation: 'envoy-gateway', host: HOST, tls },
-      requests: (s) => `envoy_cluster_upstream_rq_xx{envoy_cluster_name="${cluster}",envoy_response_code_class="${s === 'ok' ? 2 : 5}"}`,
-      bucket: (le) => `envoy_cluster_upstream_rq_time_bucket{envoy_cluster_name="${cluster}",le="${le}"}`,
+      requests: (s) => storedSeries(envoy, 'envoy_cluster_upstream_rq_xx', { envoy_cluster_name: cluster, envoy_response_code_class: s === 'ok' ? '2' : '5' }, SCRAPE),
+      bucket: (le) => storedSeries(envoy, 'envoy_cluster_upstream_rq_time_bucket', { envoy_cluster_name: cluster, le }, SCRAPE),
       bounds: millis,
     };
   },
-  'traefik-crd': () => {
-    const service = `${NS}-intent-classifier-8080@kubernetescrd`;
+  'traefik-crd': () => traefikSeries({ kind: 'traefik', host: HOST, tls }, `${NS}-intent-classifier-8080@kubernetescrd`),
+  // Traefik v3.7.6+ Gateway API naming; the release-gate tests cover the v3.2-v3.7.5 form too.
+  'gateway-api-traefik': () => traefikSeries({ kind: 'gateway-api', implementation: 'traefik', host: HOST, tls },
+    `httproute-${NS}-intent-classifier-gw-${NS}-gates-fixture-ep-websecure-0-1f2e3d4c5b-svc-${NS}-intent-classifier-0@kubernetesgateway`),
+  'nginx-ingress': (route) => {
+    const own = (status: string) => ({
+      status, method: 'POST', path: '/predictions/intent_classifier', namespace: NS, ingress: route, service: 'intent-classifier', canary: '', host: HOST,
+      controller_namespace: 'ingress-nginx', controller_class: 'k8s.io/ingress-nginx', controller_pod: 'ingress-nginx-controller-5c8d66c76d-abcde',
+    });
+    const nginx = EXPORTERS['ingress-nginx'];
     return {
-      gateway: { kind: 'traefik', host: HOST, tls },
-      requests: (s) => `traefik_service_requests_total{service="${service}",code="${s === 'ok' ? 200 : 502}",method="POST"}`,
-      bucket: (le) => `traefik_service_request_duration_seconds_bucket{service="${service}",le="${le}"}`,
+      gateway: { kind: 'nginx', host: HOST, tls },
+      requests: (s) => storedSeries(nginx, 'nginx_ingress_controller_requests', own(s === 'ok' ? '200' : '504'), SCRAPE),
+      bucket: (le) => storedSeries(nginx, 'nginx_ingress_controller_request_duration_seconds_bucket', { ...own('200'), le }, SCRAPE),
       bounds: seconds,
     };
   },
-  'gateway-api-traefik': () => {
-    const service = `httproute-${NS}-intent-classifier-0-${NS}-intent-classifier-8080@kubernetesgateway`;
-    return {
-      gateway: { kind: 'gateway-api', implementation: 'traefik', host: HOST, tls },
-      requests: (s) => `traefik_service_requests_total{service="${service}",code="${s === 'ok' ? 200 : 500}"}`,
-      bucket: (le) => `traefik_service_request_duration_seconds_bucket{service="${service}",le="${le}"}`,
-      bounds: seconds,
-    };
-  },
-  'nginx-ingress': (route) => ({
-    gateway: { kind: 'nginx', host: HOST, tls },
-    requests: (s) => `nginx_ingress_controller_requests{namespace="${NS}",ingress="${route}",status="${s === 'ok' ? 200 : 504}"}`,
-    bucket: (le) => `nginx_ingress_controller_request_duration_seconds_bucket{namespace="${NS}",ingress="${route}",le="${le}"}`,
-    bounds: seconds,
-  }),
 };
 
 /** A counter rising by `perMinute` every minute. */
@@ -222,7 +230,7 @@ describe('promtool test rules', () => {
   });
 
   it('fails when an alert does not fire as expected, so a pass means something', () => {
-    const env = monitoredEnvironment('staging');
+    const env = monitoredEnvironment('staging', { fleetText: fleetWithGateway(GATEWAYS['gateway-api-kong']('').gateway) });
     const rule = env.objects.find((o) => o.kind === 'PrometheusRule');
     const gw = GATEWAYS['gateway-api-kong']('');
     const tests = unitTests([...env.bundles[0].alerts], gw, health('dcgm'));

@@ -3,11 +3,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { Chart, Testing } from 'cdk8s';
 import { FleetConfigError, parseFleet } from '../lib/fleet';
+import { GatewayApiPluginConfig } from '../lib/release';
 import { type KubeObject, checkPolicies } from '../lib/policy';
 import { formatIssue, validateDirectory } from '../lib/validation';
 import { synthToTemp } from './helpers/app';
-import { editFleet } from './helpers/fleets';
+import { type AnalysisMetric, measurementPhase } from './helpers/argo-analysis';
+import { RELEASE_FIXTURE_FLEET, editFleet } from './helpers/fleets';
 import { type Manifest, readEnvironment } from './helpers/manifests';
 import { checkPromqlParses } from './helpers/promtool';
 
@@ -22,19 +25,20 @@ const GATEWAYS: [string, Record<string, unknown>][] = [
 ];
 const STRATEGIES = ['canary', 'blue-green'];
 
-function fleetText(gateway: Record<string, unknown>, strategy: Record<string, unknown>): string {
+function fleetText(gateway: Record<string, unknown>, strategy: Record<string, unknown>, extra: Record<string, unknown> = {}): string {
   return editFleet((d) => {
     for (const env of ['staging', 'production']) {
       d.setIn(['environments', env, 'gateway'], d.createNode(gateway));
       d.setIn(['environments', env, 'strategy'], d.createNode(strategy));
     }
-  });
+    for (const [key, value] of Object.entries(extra)) d.setIn([key], d.createNode(value));
+  }, RELEASE_FIXTURE_FLEET);
 }
 
 const CASES = STRATEGIES.flatMap((strategy) => GATEWAYS.map(([name, gateway]) => [strategy, name, gateway] as const));
 
 describe.each(CASES)('%s through %s', (strategy, gatewayName, gateway) => {
-  const outdir = synthToTemp({ text: fleetText(gateway, { type: strategy }) });
+  const outdir = synthToTemp({ text: fleetText(gateway, { type: strategy }, { argoRollouts: { pluginConfigMap: true } }) });
   const manifests = readEnvironment(path.join(outdir, 'production'));
   const find = (kind: string, name: string) => manifests.find((m) => m.kind === kind && m.metadata.name === name);
   const rollout = manifests.find((m) => m.kind === 'Rollout')!;
@@ -69,7 +73,10 @@ describe.each(CASES)('%s through %s', (strategy, gatewayName, gateway) => {
         expect(route.metadata.namespace).toBe(namespace);
         expect(route.spec.rules[0].backendRefs.map((b: Manifest) => [b.name, b.weight])).toEqual([[s.canary.stableService, 100], [s.canary.canaryService, 0]]);
         expect(find('Role', 'argo-rollouts-gatewayapi')).toBeDefined();
-        expect(fs.readdirSync(outdir)).toContain('argo-rollouts');
+        // Asked for with argoRollouts.pluginConfigMap: the plugin, pinned by checksum.
+        const config = readEnvironment(path.join(outdir, 'argo-rollouts')).find((m) => m.metadata.name === 'argo-rollouts-config')!;
+        expect(config.data.trafficRouterPlugins).toMatch(/^- name: argoproj-labs\/gatewayAPI\n {2}location: https:\/\/github\.com\/.*\/v0\.15\.0\/gatewayapi-plugin-linux-amd64\n {2}sha256: [0-9a-f]{64}\n$/);
+        expect(config.metadata.annotations?.['model-serving/replaces']).toContain('controller.trafficRouterPlugins');
       }
       const steps = s.canary.steps;
       expect(steps[0]).toEqual({ setWeight: 10 });
@@ -92,22 +99,34 @@ describe.each(CASES)('%s through %s', (strategy, gatewayName, gateway) => {
     for (const analysis of analyses) for (const t of analysis.templates) expect(find('AnalysisTemplate', t.templateName), t.templateName).toBeDefined();
   });
 
-  it('gates on the gateway error rate (< 5%) and p95 latency (< 500 ms), and aborts after the failure limit', () => {
+  it('gates on the 5xx ratio (< 5%) and latency (< 500 ms), failing closed: no data or NaN is never a pass', () => {
     const templates = manifests.filter((m) => m.kind === 'AnalysisTemplate');
     expect(templates.length).toBeGreaterThan(0);
     const queries: string[] = [];
     for (const t of templates) {
-      const [errorRate, latency] = t.spec.metrics;
-      expect(errorRate).toMatchObject({ name: 'error-rate', failureLimit: 1, count: 3, successCondition: 'len(result) == 0 || result[0] < 0.05' });
-      expect(latency).toMatchObject({ name: 'p95-latency', successCondition: 'len(result) == 0 || isNaN(result[0]) || result[0] < 0.5' });
-      expect(latency.provider.prometheus.query).toMatch(/^histogram_quantile\(0\.95, sum by \(le\) \(rate\([a-z_]+_bucket\{/);
+      const [errorRate, latency] = t.spec.metrics as (AnalysisMetric & Manifest)[];
+      expect(errorRate).toMatchObject({ name: 'error-rate', failureLimit: 1, count: 3, inconclusiveLimit: 0 });
+      expect(latency.name).toMatch(/^(p95|mean)-latency$/);
+      // What the conditions DO, as Argo Rollouts evaluates them on the Prometheus result vector.
+      const phase = (metric: AnalysisMetric, result: number[]) => measurementPhase(metric, result);
+      for (const [metric, limit] of [[errorRate, 0.05], [latency, 0.5]] as const) {
+        expect(phase(metric, []), `${t.metadata.name} ${metric.name} on no data`).toBe('Inconclusive');
+        expect(phase(metric, [NaN]), `${metric.name} on NaN`).toBe('Inconclusive');
+        expect(phase(metric, [limit / 2]), `${metric.name} below`).toBe('Successful');
+        expect(phase(metric, [limit]), `${metric.name} at the limit`).toBe('Failed');
+        expect(phase(metric, [limit * 4]), `${metric.name} above`).toBe('Failed');
+        expect(phase(metric, [Infinity]), `${metric.name} beyond the last bucket`).toBe('Failed');
+        // Every query is empty below the minimum request count, which the conditions read as no data.
+        expect(metric.provider.prometheus.query).toMatch(/\) and \(sum\(increase\([a-zA-Z0-9_]+\{.+\}\[120s\]\)\) >= 30\)$/);
+      }
+      if (latency.name === 'p95-latency') expect(latency.provider.prometheus.query).toMatch(/^\(histogram_quantile\(0\.95, sum by \(le\) \(rate\([a-z_]+_bucket\{/);
       queries.push(errorRate.provider.prometheus.query, latency.provider.prometheus.query);
     }
-    checkPromqlParses(queries);
+    checkPromqlParses(queries.map((q) => q.replaceAll('{{args.canary-hash}}', '7c6b5d4f8')));
   });
 
   it('keeps the policy suite green, Rollout pod templates included', () => {
-    expect(checkPolicies(manifests as KubeObject[], { productionNamespaces: ['betterprompts-production'] })).toEqual([]);
+    expect(checkPolicies(manifests as KubeObject[], { productionNamespaces: ['fixture-production'] })).toEqual([]);
   });
 
   it('matches its YAML file snapshot', async () => {
@@ -135,6 +154,8 @@ describe('release strategy errors', () => {
     ['weights that go down', { type: 'canary', canary: { weights: [50, 10] } }, 'environments.staging.strategy.canary.weights: got a list; weights must increase step by step'],
     ['an unknown strategy', { type: 'shadow' }, 'environments.staging.strategy.type: got "shadow"; expected one of: "rolling", "canary", "blue-green"'],
     ['a failure limit that can never trip', { type: 'canary', gates: { count: 2, failureLimit: 2 } }, 'environments.staging.strategy.gates.failureLimit: got 2; must be below count'],
+    ['a minimum request count of 0', { type: 'canary', gates: { minRequests: 0 } }, 'environments.staging.strategy.gates.minRequests: got 0; must be >= 1'],
+    ['the Prometheus address in its old place', { type: 'canary', gates: { prometheusAddress: 'http://prom:9090' } }, 'environments.staging.strategy.gates.prometheusAddress: has moved to environments.staging.prometheus.url: an environment has one Prometheus address, used by the release gates, KEDA and the prometheus-adapter rules'],
   ])('rejects %s', (_name, strategy, message) => {
     expect(errorOf(fleetText(gateway, strategy))).toContain(message);
   });
@@ -142,12 +163,41 @@ describe('release strategy errors', () => {
   it('rejects a canary without a gateway, and on a gateway without request metrics', () => {
     const noGateway = editFleet((d) => {
       d.deleteIn(['environments', 'staging', 'gateway']);
+      d.deleteIn(['environments', 'staging', 'monitoring']);
       d.setIn(['environments', 'staging', 'network', 'gatewayNamespaces'], d.createNode(['ingress']));
       d.setIn(['environments', 'staging', 'strategy'], d.createNode({ type: 'canary' }));
-    });
+    }, RELEASE_FIXTURE_FLEET);
     expect(errorOf(noGateway)).toContain('environments.staging.strategy.type: got "canary"; needs a gateway');
     const ngf = fleetText({ kind: 'gateway-api', implementation: 'nginx-gateway-fabric', host: 'api.example.com', tls }, { type: 'blue-green' });
     expect(errorOf(ngf)).toContain('needs per-route request metrics for its analysis, which gateway-api (nginx-gateway-fabric) does not export');
+  });
+
+  it('refuses a Kong or Envoy Gateway canary without monitoring, whose ServiceMonitor the canary gates read', () => {
+    for (const gw of [{ kind: 'kong' }, { kind: 'gateway-api', implementation: 'envoy-gateway' }]) {
+      const text = editFleet((d) => {
+        d.setIn(['environments', 'staging', 'gateway'], d.createNode({ ...gw, host: 'api.example.com', tls }));
+        d.setIn(['environments', 'staging', 'strategy'], d.createNode({ type: 'canary' }));
+        d.deleteIn(['environments', 'staging', 'monitoring']);
+      }, RELEASE_FIXTURE_FLEET);
+      expect(errorOf(text)).toContain("environments.staging.strategy.type: got \"canary\"; needs environments.staging.monitoring: gateway");
+    }
+  });
+
+  it('names the new place of the old autoscaling Prometheus key, with its line', () => {
+    const text = editFleet((d) => d.setIn(['environments', 'staging', 'autoscaling', 'prometheusUrl'], 'http://prom:9090'), RELEASE_FIXTURE_FLEET);
+    expect(errorOf(text)).toMatch(/fleet\.yaml:\d+:\d+: environments\.staging\.autoscaling\.prometheusUrl: has moved to environments\.staging\.prometheus\.url: an environment has one Prometheus address/);
+  });
+
+  it('pins a custom plugin location by checksum, or refuses it', () => {
+    const chart = new Chart(Testing.app(), 'rollouts');
+    expect(() => new GatewayApiPluginConfig(chart, 'unpinned', { location: 'file:///plugins/gatewayapi' }))
+      .toThrow("[GatewayApiPluginConfig.UnpinnedLocation] rollouts/unpinned: 'location' and 'sha256' go together: the controller runs the binary it downloads only if its checksum matches");
+    expect(() => new GatewayApiPluginConfig(chart, 'bad', { location: 'file:///plugins/gatewayapi', sha256: 'abc' })).toThrow(/must be 64 lowercase hex digits/);
+  });
+
+  it('writes no argo-rollouts-config unless asked: a Helm-installed Argo Rollouts owns it', () => {
+    const outdir = synthToTemp({ text: fleetText(GATEWAYS[0][1], { type: 'canary' }) });
+    expect(fs.readdirSync(outdir)).not.toContain('argo-rollouts');
   });
 
   it('serves a Kong canary through Kong\'s Gateway API support, which Argo Rollouts can weight', () => {

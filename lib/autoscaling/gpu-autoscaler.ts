@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
 import { ScaledObject, type ScaledObjectSpecTriggers } from '../../imports/scaledobject-keda.sh';
 import { GpuMetrics } from '../monitoring/gpu-metrics';
+import { DEFAULT_PROMETHEUS_URL, prometheusUrlProblem } from '../monitoring/prometheus-address';
 import { TorchServeMetrics } from '../monitoring/torchserve-metrics';
 import { isDnsLabel } from '../private/names';
 import { ValidationError } from '../private/validation-error';
@@ -59,8 +60,10 @@ export interface GpuAutoscalerProps {
   /** How the queue and GPU signals reach the HPA. @default ScalingBackend.KEDA */
   readonly backend?: ScalingBackend;
   /**
-   * The Prometheus KEDA queries; only for the KEDA backend (prometheus-adapter has its own).
-   * @default 'http://kube-prometheus-stack-prometheus.monitoring.svc:9090'
+   * The environment's Prometheus. KEDA's triggers query it; prometheus-adapter queries the
+   * Prometheus of its own configuration, so the adapter rules' ConfigMap records this address as
+   * the one they were written for (set the adapter chart's `prometheus.url` to it).
+   * @default DEFAULT_PROMETHEUS_URL
    */
   readonly prometheusUrl?: string;
   /** Target CPU utilisation, in percent of the request. @default 60 */
@@ -202,11 +205,9 @@ export class GpuAutoscaler extends Construct {
       }
       if (!isTimeZone(peak.timezone)) fail('InvalidPeakHours', `'peakHours.timezone' ("${peak.timezone}") must be an IANA time zone such as "Europe/Berlin" or "UTC"`);
     }
-    const prometheusUrl = props.prometheusUrl ?? 'http://kube-prometheus-stack-prometheus.monitoring.svc:9090';
-    if (props.prometheusUrl !== undefined && backend !== ScalingBackend.KEDA) {
-      fail('PrometheusUrlNeedsKeda', "'prometheusUrl' applies only to the KEDA backend; prometheus-adapter is configured with its own Prometheus URL");
-    }
-    if (!/^https?:\/\/[^\s]+$/.test(prometheusUrl)) fail('InvalidPrometheusUrl', `'prometheusUrl' ("${prometheusUrl}") must be an http(s) URL`);
+    const prometheusUrl = props.prometheusUrl ?? DEFAULT_PROMETHEUS_URL;
+    const urlProblem = prometheusUrlProblem(prometheusUrl);
+    if (urlProblem) fail('InvalidPrometheusUrl', `'prometheusUrl' ("${prometheusUrl}") ${urlProblem}`);
 
     this.backend = backend;
     this.minReplicas = minReplicas;
@@ -242,7 +243,7 @@ export class GpuAutoscaler extends Construct {
         },
       });
     } else {
-      const rules = PrometheusAdapterRules.of(this, service.namespace);
+      const rules = PrometheusAdapterRules.of(this, service.namespace, prometheusUrl);
       rules.addExternalRule(queueWaitRule());
       const external: k8s.MetricSpecV2[] = [{
         type: 'External',

@@ -35,13 +35,19 @@ const ID = 'PrometheusAdapterRules';
  * One per chart: use {@link PrometheusAdapterRules.of}.
  */
 export class PrometheusAdapterRules extends Construct {
-  /** The chart's rules, created in `namespace` on first use. */
-  public static of(scope: Construct, namespace: string): PrometheusAdapterRules {
+  /**
+   * The chart's rules, created in `namespace` on first use, written for the Prometheus at
+   * `prometheusUrl` (the environment's one address).
+   */
+  public static of(scope: Construct, namespace: string, prometheusUrl: string): PrometheusAdapterRules {
     const chart = Chart.of(scope);
     const existing = chart.node.tryFindChild(ID) as PrometheusAdapterRules | undefined;
-    if (!existing) return new PrometheusAdapterRules(chart, ID, namespace);
+    if (!existing) return new PrometheusAdapterRules(chart, ID, namespace, prometheusUrl);
     if (existing.namespace !== namespace) {
       throw new ValidationError('PrometheusAdapterRules.NamespaceMismatch', `the chart's adapter rules are in namespace "${existing.namespace}", not "${namespace}"; one chart renders one namespace`, scope);
+    }
+    if (existing.prometheusUrl !== prometheusUrl) {
+      throw new ValidationError('PrometheusAdapterRules.PrometheusMismatch', `the chart's adapter rules are written for ${existing.prometheusUrl}, not ${prometheusUrl}; an environment has one Prometheus`, scope);
     }
     return existing;
   }
@@ -50,14 +56,19 @@ export class PrometheusAdapterRules extends Construct {
   public readonly configMap: k8s.KubeConfigMap;
   private readonly rules = new Map<string, ExternalMetricRule>();
 
-  private constructor(scope: Construct, id: string, public readonly namespace: string) {
+  private constructor(scope: Construct, id: string, public readonly namespace: string, public readonly prometheusUrl: string) {
     super(scope, id);
     this.configMap = new k8s.KubeConfigMap(this, 'Resource', {
       metadata: {
         name: 'prometheus-adapter-external-rules',
         namespace,
         labels: { [LABEL_NAME]: 'torchserve', [LABEL_COMPONENT]: 'autoscaling', [LABEL_MANAGED_BY]: MANAGED_BY },
-        annotations: { 'model-serving/merge-into': 'prometheus-adapter Helm value rules.external (config file: externalRules)' },
+        annotations: {
+          'model-serving/merge-into': 'prometheus-adapter Helm value rules.external (config file: externalRules)',
+          // The adapter queries the Prometheus of its own configuration; these rules select
+          // series as this environment's Prometheus stores them.
+          'model-serving/prometheus-url': prometheusUrl,
+        },
       },
       data: { [ADAPTER_RULES_KEY]: Lazy.any({ produce: () => this.render() }) },
     });
@@ -78,6 +89,6 @@ export class PrometheusAdapterRules extends Construct {
   }
 
   private render(): string {
-    return `# Merge into prometheus-adapter's rules.external; rules are keyed by name.as.\n${stringify(this.externalRules, { lineWidth: 0 })}`;
+    return `# Merge into prometheus-adapter's rules.external; rules are keyed by name.as.\n# Written for the Prometheus at ${this.prometheusUrl}: set the adapter's prometheus.url (and port) to it.\n${stringify(this.externalRules, { lineWidth: 0 })}`;
   }
 }

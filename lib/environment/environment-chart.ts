@@ -198,7 +198,7 @@ export class EnvironmentChart extends Chart {
           backend: scaling.backend as ScalingBackend,
           minReplicas: scaling.minReplicas ?? env.replicas,
           maxReplicas: scaling.maxReplicas,
-          prometheusUrl: scaling.prometheusUrl,
+          prometheusUrl: env.prometheus?.url,
           cpuUtilization: scaling.cpuUtilization,
           memoryUtilization: scaling.memoryUtilization,
           queueWaitTarget: Duration.millis(scaling.queueWaitTargetMs),
@@ -257,14 +257,21 @@ export class EnvironmentChart extends Chart {
           interval: Duration.seconds(gates.intervalSeconds),
           count: gates.count,
           failureLimit: gates.failureLimit,
-          prometheusAddress: gates.prometheusAddress,
+          minRequests: gates.minRequests,
+          prometheusAddress: env.prometheus?.url,
         },
+        replicaSetScrape: this.monitoring.get(service.modelName),
       }));
     }
     this.releases = releases;
     this.usesGatewayApiPlugin = [...releases.values()].some((r) => r.usesGatewayApiPlugin);
     if (this.usesGatewayApiPlugin) {
-      new GatewayApiPluginAccess(this, 'ArgoRolloutsPluginAccess', { namespace: env.namespace, labels: { [LABEL_COMPONENT]: 'release' } });
+      const controllerNamespace = props.fleet.argoRollouts?.namespace;
+      new GatewayApiPluginAccess(this, 'ArgoRolloutsPluginAccess', {
+        namespace: env.namespace,
+        controller: controllerNamespace ? { name: 'argo-rollouts', namespace: controllerNamespace } : undefined,
+        labels: { [LABEL_COMPONENT]: 'release' },
+      });
     }
 
     const gatewayNamespaces = env.network.gatewayNamespaces ?? [defaultGatewayNamespace(env.gateway as GatewayConfig)];
@@ -349,6 +356,7 @@ export class EnvironmentChart extends Chart {
         cacheGetResponses: gateway.cache,
         canary: strategies.get(service.modelName)!.type === ReleaseType.CANARY,
         preview: strategies.get(service.modelName)!.type === ReleaseType.BLUE_GREEN,
+        metricsHonorLabels: gateway.metricsHonorLabels,
       }));
     });
     return routes;

@@ -150,6 +150,7 @@ const gatewaySchema = z
       })
       .optional(),
     cache: z.boolean().default(false),
+    metricsHonorLabels: z.boolean().optional(),
   })
   .superRefine((gateway, ctx) => {
     const isGatewayApi = gateway.kind === GatewayKind.GATEWAY_API;
@@ -222,10 +223,10 @@ const strategySchema = z.strictObject({
       intervalSeconds: z.int().min(10).max(3600).default(60),
       count: z.int().min(1).max(100).default(3),
       failureLimit: z.int().min(0).max(99).default(1),
-      prometheusAddress: z.url({ protocol: /^https?$/ }).default('http://prometheus-operated.monitoring.svc:9090'),
+      minRequests: z.int().min(1).max(1_000_000).optional(),
     })
     .refine((g) => g.failureLimit < g.count, { message: 'must be below count, or a release could never fail', path: ['failureLimit'] })
-    .default({ maxErrorRate: 0.05, maxP95LatencyMs: 500, intervalSeconds: 60, count: 3, failureLimit: 1, prometheusAddress: 'http://prometheus-operated.monitoring.svc:9090' }),
+    .default({ maxErrorRate: 0.05, maxP95LatencyMs: 500, intervalSeconds: 60, count: 3, failureLimit: 1 }),
 });
 
 const CRON = /^[0-9A-Za-z*,/-]+( [0-9A-Za-z*,/-]+){4}$/;
@@ -244,7 +245,6 @@ const autoscalingSchema = z.strictObject({
   backend: z.enum(['keda', 'hpa-with-prometheus-adapter']).default('keda'),
   minReplicas: z.int().min(1).max(1000).optional(),
   maxReplicas: z.int().min(1).max(1000),
-  prometheusUrl: z.url({ protocol: /^https?$/, message: 'must be the http(s) URL of the Prometheus KEDA queries' }).optional(),
   cpuUtilization: z.int().min(1).max(100).default(60),
   memoryUtilization: z.int().min(1).max(100).default(70),
   queueWaitTargetMs: z.int().min(1).max(60_000).default(100),
@@ -322,6 +322,9 @@ const environmentSchema = z.strictObject({
     })
     .default({}),
   grpc: z.boolean().default(false),
+  prometheus: z.strictObject({
+    url: z.url({ protocol: /^https?$/, message: 'must be the http(s) URL of the environment\'s Prometheus, e.g. "http://prometheus-operated.monitoring.svc:9090"' }).optional(),
+  }).optional(),
   gateway: gatewaySchema.optional(),
   network: networkSchema.default({ monitoringNamespaces: ['monitoring'], managementCidrs: [], objectStorageCidrs: ['0.0.0.0/0'] }),
   strategy: strategySchema.prefault({}),
@@ -343,6 +346,30 @@ const argocdSchema = z.strictObject({
   automatedSync: z.array(dnsLabel).default([]),
 });
 
+const argoRolloutsSchema = z.strictObject({
+  namespace: dnsLabel.optional(),
+  pluginConfigMap: z.boolean().default(false),
+});
+
+/**
+ * Keys that moved: an old key is an error that names its new place, instead of "unknown key".
+ * `at` is the path of the mapping that held the key (`*` for any environment).
+ */
+export const MOVED_KEYS: readonly { readonly at: readonly string[]; readonly key: string; readonly to: (environment: string) => string; readonly why: string }[] = [
+  {
+    at: ['environments', '*', 'strategy', 'gates'],
+    key: 'prometheusAddress',
+    to: (env) => `environments.${env}.prometheus.url`,
+    why: 'an environment has one Prometheus address, used by the release gates, KEDA and the prometheus-adapter rules',
+  },
+  {
+    at: ['environments', '*', 'autoscaling'],
+    key: 'prometheusUrl',
+    to: (env) => `environments.${env}.prometheus.url`,
+    why: 'an environment has one Prometheus address, used by the release gates, KEDA and the prometheus-adapter rules',
+  },
+];
+
 /** Output folders next to the environments; no environment may take their names. */
 export const RESERVED_FOLDERS = ['argo-rollouts', 'argocd', 'packaging'];
 
@@ -356,6 +383,7 @@ export const fleetSchema = z
       .record(dnsLabel, environmentSchema)
       .refine((envs) => Object.keys(envs).length > 0, { message: 'must define at least one environment' }),
     argocd: argocdSchema.optional(),
+    argoRollouts: argoRolloutsSchema.optional(),
   })
   .superRefine((fleet, ctx) => {
     (fleet.argocd?.automatedSync ?? []).forEach((env, index) => {
@@ -445,6 +473,13 @@ export const fleetSchema = z
             input: type,
             message: 'needs per-route request metrics for its analysis, which gateway-api (nginx-gateway-fabric) does not export (NGINX Plus only); use rolling, or another implementation',
           });
+        } else if (type === 'canary' && !env.monitoring && canaryNeedsPodMetrics(env.gateway)) {
+          ctx.addIssue({
+            code: 'custom',
+            path,
+            input: type,
+            message: `needs environments.${name}.monitoring: gateway "${gatewayLabel(env.gateway.kind, env.gateway.kind === GatewayKind.KONG ? GatewayApiImplementation.KONG : env.gateway.implementation)}" reports stable and canary requests together, so the canary gates read TorchServe's metrics of the new pods, which the monitoring ServiceMonitor scrapes`,
+          });
         }
       }
       const scaling = env.autoscaling;
@@ -460,7 +495,6 @@ export const fleetSchema = z
             ctx.addIssue({ code: 'custom', path: at('peakHours', 'minReplicas'), message: `must be above minReplicas (${floor}) and at most maxReplicas (${scaling.maxReplicas})` });
           }
         }
-        if (scaling.prometheusUrl && scaling.backend !== 'keda') ctx.addIssue({ code: 'custom', path: at('prometheusUrl'), message: 'applies only to backend "keda"; prometheus-adapter has its own Prometheus URL' });
       }
       if (env.monitoring && env.monitoring.requestAlerts && !env.gateway) {
         ctx.addIssue({ code: 'custom', path: ['environments', name, 'monitoring', 'requestAlerts'], message: 'latency and error alerts come from the gateway; this environment has none, so set requestAlerts: false' });
@@ -477,6 +511,16 @@ export const fleetSchema = z
       }
     }
   });
+
+/**
+ * Whether a canary on `gateway` is judged by TorchServe's pod metrics: Kong (a `kong` canary is
+ * served through Kong's Gateway API support) and Envoy Gateway put stable and canary in one
+ * upstream, so their series cannot tell the canary's requests apart.
+ */
+function canaryNeedsPodMetrics(gateway: { kind: GatewayKind; implementation?: GatewayApiImplementation }): boolean {
+  return gateway.kind === GatewayKind.KONG
+    || (gateway.kind === GatewayKind.GATEWAY_API && (gateway.implementation === GatewayApiImplementation.KONG || gateway.implementation === GatewayApiImplementation.ENVOY_GATEWAY));
+}
 
 /** A validated fleet file with every default applied. */
 export type FleetConfig = z.output<typeof fleetSchema>;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { Document, LineCounter, parseAllDocuments } from 'yaml';
 import { allowedKeysAt as schemaKeysAt, describeValue as describe, formatFieldPath as formatPath, locateInYaml as locate, valueAt } from '../private/yaml-problems';
 import type { core } from 'zod';
-import { type FleetConfig, fleetSchema } from './fleet-schema';
+import { type FleetConfig, MOVED_KEYS, fleetSchema } from './fleet-schema';
 
 /** Fleet files are hand-written; anything larger is a mistake (a model, a log) passed by accident. */
 export const MAX_FLEET_FILE_BYTES = 1024 * 1024;
@@ -111,6 +111,14 @@ function toProblems(issue: core.$ZodIssue, doc: Document, lineCounter: LineCount
   if (issue.code === 'unrecognized_keys') {
     const allowed = schemaKeysAt(fleetSchema, path);
     return issue.keys.map((key) => {
+      const moved = MOVED_KEYS.find((m) => m.key === key && m.at.length === path.length && m.at.every((part, i) => part === '*' || part === path[i]));
+      if (moved) {
+        return {
+          path: formatPath([...path, key]),
+          ...locate(doc, lineCounter, path, key),
+          message: `has moved to ${moved.to(String(path[1]))}: ${moved.why}`,
+        };
+      }
       const suggestion = closest(key, allowed);
       const hint = suggestion ? `did you mean "${suggestion}"? ` : '';
       return {

@@ -62,6 +62,13 @@ export interface GatewayRouteProps {
    * blue-green preview, so it can be smoke-tested and analysed before promotion. @default false
    */
   readonly preview?: boolean;
+  /**
+   * The gateway's own ServiceMonitor or PodMonitor scrapes it with `honorLabels: true`, so its
+   * `namespace` and `service` labels are stored under those names. With the gateway charts'
+   * default (`false`) Prometheus stores them as `exported_namespace` and `exported_service`,
+   * and every selector reads those. @default false
+   */
+  readonly metricsHonorLabels?: boolean;
 }
 
 /**
@@ -73,8 +80,15 @@ export interface GatewayRouteProps {
 export class GatewayRoute extends Construct {
   /** The route object carrying the prediction API (Ingress, IngressRoute or HTTPRoute). */
   public readonly predictionRouteName: string;
-  /** The gateway's request metrics for this route, or `undefined` when it exports none. */
+  /** The gateway's request metrics for the whole prediction route, or `undefined` when it exports none. */
   public readonly requestMetrics?: RequestMetrics;
+  /**
+   * The gateway's metrics of the canary's requests only, or `undefined` when the gateway
+   * reports stable and canary together (Kong and Envoy Gateway HTTPRoutes).
+   */
+  public readonly canaryRequestMetrics?: RequestMetrics;
+  /** The prediction route's requests without the blue-green preview's: live traffic. */
+  public readonly liveRequestMetrics?: RequestMetrics;
   /** The gateway that serves the routes. */
   public readonly kind: GatewayKind;
   /** For `gateway-api`: the controller implementing it. */
@@ -85,7 +99,7 @@ export class GatewayRoute extends Construct {
   public readonly previewServiceName?: string;
   /** The route carrying preview requests, if any. */
   public readonly previewRouteName?: string;
-  /** The gateway's request metrics for the preview route, if any. */
+  /** The gateway's metrics of the blue-green preview's requests only, if any. */
   public readonly previewRequestMetrics?: RequestMetrics;
 
   constructor(scope: Construct, id: string, props: GatewayRouteProps) {
@@ -184,16 +198,21 @@ export class GatewayRoute extends Construct {
     })();
     this.predictionRouteName = rendered.predictionRoute;
     this.previewRouteName = rendered.previewRoute;
-    const metricsOf = (serviceName: string, routeName: string) => RequestMetrics.of({
+    const metrics = RequestMetrics.of({
       kind: props.kind,
       implementation: props.implementation,
       namespace: service.namespace,
-      serviceName,
-      servicePort: 8080,
-      routeName,
+      serviceName: service.inferenceService.name,
+      servicePort: ctx.inference.port,
+      servicePortName: ctx.inference.portName,
+      routeName: rendered.predictionRoute,
       canaryServiceName: this.canaryServiceName,
+      preview: this.previewServiceName && rendered.previewRoute ? { serviceName: this.previewServiceName, routeName: rendered.previewRoute } : undefined,
+      honorLabels: props.metricsHonorLabels ?? false,
     });
-    this.requestMetrics = metricsOf(service.inferenceService.name, rendered.predictionRoute);
-    this.previewRequestMetrics = this.previewServiceName && rendered.previewRoute ? metricsOf(this.previewServiceName, rendered.previewRoute) : undefined;
+    this.requestMetrics = metrics?.route;
+    this.canaryRequestMetrics = metrics?.canary;
+    this.previewRequestMetrics = metrics?.preview;
+    this.liveRequestMetrics = metrics?.live;
   }
 }

@@ -6,3 +6,6 @@ export { MonitoringBundle } from './monitoring-bundle';
 export type { MonitoringBundleProps } from './monitoring-bundle';
 export { TorchServeMetrics } from './torchserve-metrics';
 export type { TorchServeMetricsOptions } from './torchserve-metrics';
+export { DEFAULT_PROMETHEUS_URL, prometheusUrlProblem } from './prometheus-address';
+export { ROLLOUTS_POD_TEMPLATE_HASH, ROLLOUTS_POD_TEMPLATE_HASH_LABEL } from './torchserve-metrics';
+export type { ReplicaSetScrape } from './monitoring-bundle';

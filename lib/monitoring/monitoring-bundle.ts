@@ -7,11 +7,19 @@ import type { GatewayRoute } from '../gateway';
 import { LABEL_COMPONENT, LABEL_INSTANCE, LABEL_NAME } from '../private/labels';
 import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN } from '../private/names';
 import { ValidationError } from '../private/validation-error';
-import type { TorchServeService } from '../torchserve';
+import { type TorchServeService, WorkloadKind } from '../torchserve';
 import { renderAlertRules, type AlertRule } from './alert-rules';
 import { GpuMetrics } from './gpu-metrics';
 import { renderDashboard } from './grafana-dashboard';
-import { TorchServeMetrics } from './torchserve-metrics';
+import { ROLLOUTS_POD_TEMPLATE_HASH, TorchServeMetrics } from './torchserve-metrics';
+
+/**
+ * A scrape of a model's TorchServe metrics: the pod labels it copies onto every series. Release
+ * gates that read the new ReplicaSet's pods need `rollouts-pod-template-hash` among them.
+ */
+export interface ReplicaSetScrape {
+  readonly podTargetLabels: readonly string[];
+}
 
 /** Properties of a {@link MonitoringBundle}. */
 export interface MonitoringBundleProps {
@@ -89,9 +97,15 @@ export interface MonitoringBundleProps {
  *
  * @see https://prometheus-operator.dev/docs/api-reference/api/
  */
-export class MonitoringBundle extends Construct {
+export class MonitoringBundle extends Construct implements ReplicaSetScrape {
   /** The ServiceMonitor scraping port `metrics`. */
   public readonly serviceMonitor: ServiceMonitor;
+  /**
+   * The pod labels the ServiceMonitor copies onto every series: for an Argo Rollout,
+   * `rollouts-pod-template-hash` (stored as `rollouts_pod_template_hash`), so a release gate can
+   * read the new ReplicaSet's pods alone.
+   */
+  public readonly podTargetLabels: readonly string[];
   /** The alerting rules. */
   public readonly prometheusRule: PrometheusRule;
   /** The ConfigMap holding the dashboard JSON. */
@@ -157,9 +171,11 @@ export class MonitoringBundle extends Construct {
       labels: sortKeys({ ...service.labelsFor('monitoring'), ...extraLabels }),
     });
 
+    this.podTargetLabels = service.workloadRef.kind === WorkloadKind.ROLLOUT ? [ROLLOUTS_POD_TEMPLATE_HASH] : [];
     this.serviceMonitor = new ServiceMonitor(this, 'ServiceMonitor', {
       metadata: metadata(service.name, selectorLabels),
       spec: {
+        ...(this.podTargetLabels.length > 0 ? { podTargetLabels: [...this.podTargetLabels] } : {}),
         // The metrics Service's stable labels; its version label changes with every release.
         selector: { matchLabels: { [LABEL_NAME]: service.selectorLabels[LABEL_NAME], [LABEL_INSTANCE]: service.selectorLabels[LABEL_INSTANCE], [LABEL_COMPONENT]: 'metrics' } },
         namespaceSelector: { matchNames: [service.namespace] },

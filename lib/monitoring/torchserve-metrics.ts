@@ -7,7 +7,19 @@ export interface TorchServeMetricsOptions {
    * @default - the service's namespace
    */
   readonly namespace?: string;
+  /**
+   * Only the pods of one Argo Rollouts ReplicaSet: their `rollouts-pod-template-hash`, which the
+   * ServiceMonitor copies onto every series as `rollouts_pod_template_hash` (its
+   * `podTargetLabels`). A release gate passes `{{args.canary-hash}}`, filled in by Argo Rollouts
+   * from `valueFrom.podTemplateHashValue: Latest`. @default - every pod of the deployment
+   */
+  readonly podTemplateHash?: string;
 }
+
+/** The pod label Argo Rollouts puts on each ReplicaSet's pods (`DefaultRolloutUniqueLabelKey`). */
+export const ROLLOUTS_POD_TEMPLATE_HASH = 'rollouts-pod-template-hash';
+/** The same label as Prometheus Operator's `podTargetLabels` stores it (names sanitised). */
+export const ROLLOUTS_POD_TEMPLATE_HASH_LABEL = 'rollouts_pod_template_hash';
 
 /**
  * PromQL over one TorchServe deployment's own series (scraped from port 8082 by the
@@ -21,7 +33,7 @@ export interface TorchServeMetricsOptions {
 export class TorchServeMetrics {
   /** The metrics of `service`. */
   public static of(service: TorchServeService, options: TorchServeMetricsOptions = {}): TorchServeMetrics {
-    return new TorchServeMetrics(options.namespace ?? service.namespace, service.metricsService.name, service.name);
+    return new TorchServeMetrics(options.namespace ?? service.namespace, service.metricsService.name, service.name, options.podTemplateHash);
   }
 
   /**
@@ -41,9 +53,11 @@ export class TorchServeMetrics {
     public readonly metricsServiceName: string,
     /** The Deployment or Rollout name, which prefixes every pod name. */
     public readonly workloadName: string,
+    podTemplateHash?: string,
   ) {
     this.podPattern = `${workloadName}-[a-z0-9]+-[a-z0-9]{5}`;
-    this.selector = `namespace="${namespace}",service="${metricsServiceName}"`;
+    const replicaSet = podTemplateHash === undefined ? '' : `,${ROLLOUTS_POD_TEMPLATE_HASH_LABEL}="${podTemplateHash}"`;
+    this.selector = `namespace="${namespace}",service="${metricsServiceName}"${replicaSet}`;
     this.podSelector = `namespace="${namespace}",pod=~"${this.podPattern}"`;
   }
 
@@ -74,7 +88,25 @@ export class TorchServeMetrics {
     return `sum(rate(${this.series('ts_queue_latency_microseconds')}[${window}])) / 1e6`;
   }
 
-  /** The mean time TorchServe took to answer a request over `window`, in seconds. */
+  /** Prediction requests received over `window` (empty when no pod reported any). */
+  public requestCount(window: string): string {
+    return `sum(increase(${this.series('ts_inference_requests_total')}[${window}]))`;
+  }
+
+  /**
+   * 5xx responses per prediction request over `window`. `Requests5XX` counts every 5xx the
+   * pods sent, on any endpoint, and exists only after the first one (pytorch/serve v0.12.0
+   * NettyUtils.sendHttpResponse); `ts_inference_requests_total` counts prediction requests as
+   * they arrive, before a full queue refuses them (InferenceRequestHandler).
+   */
+  public serverErrorRatio(window: string): string {
+    return `(sum(rate(${this.series('Requests5XX')}[${window}])) or vector(0)) / clamp_min(${this.requestRate(window)}, 1e-9)`;
+  }
+
+  /**
+   * The mean time TorchServe took to answer a request over `window`, in seconds, queue wait
+   * included (RestJob measures from the request's arrival).
+   */
   public meanLatencySeconds(window: string): string {
     return `sum(rate(${this.series('ts_inference_latency_microseconds')}[${window}])) / clamp_min(${this.requestRate(window)}, 1e-9) / 1e6`;
   }

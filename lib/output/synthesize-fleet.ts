@@ -71,9 +71,11 @@ export function synthesizeFleet(options: SynthesizeFleetOptions): SynthesizeFlee
     const charts = environments.map((environment) => new EnvironmentChart(app, environment, { fleet: options.fleet, environment, releases: releases[environment], modelStore }));
     const folders = [...environments];
     const chartLabels = { [LABEL_PART_OF]: options.fleet.name, [LABEL_MANAGED_BY]: MANAGED_BY };
-    if (charts.some((chart) => chart.usesGatewayApiPlugin)) {
+    // The plugin registration replaces Argo Rollouts' whole ConfigMap, which a Helm install
+    // owns: written only when the fleet file asks for it (argoRollouts.pluginConfigMap).
+    if (options.fleet.argoRollouts?.pluginConfigMap && charts.some((chart) => chart.usesGatewayApiPlugin)) {
       const chart = new Chart(app, ARGO_ROLLOUTS_FOLDER, { disableResourceNameHashes: true, labels: chartLabels });
-      new GatewayApiPluginConfig(chart, 'GatewayApiPlugin');
+      new GatewayApiPluginConfig(chart, 'GatewayApiPlugin', { namespace: options.fleet.argoRollouts.namespace });
       folders.push(ARGO_ROLLOUTS_FOLDER);
     }
     const argocd = options.fleet.argocd;

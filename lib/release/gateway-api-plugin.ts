@@ -1,9 +1,28 @@
 import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
+import { stringify } from 'yaml';
+import { ValidationError } from '../private/validation-error';
 import { GATEWAY_API_PLUGIN } from './canary-rollout';
 
 /** The plugin release this project's canaries are written for. */
 export const GATEWAY_API_PLUGIN_VERSION = 'v0.15.0';
+
+/** The linux-amd64 release asset of {@link GATEWAY_API_PLUGIN_VERSION}. */
+export const GATEWAY_API_PLUGIN_LOCATION = `https://github.com/argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi/releases/download/${GATEWAY_API_PLUGIN_VERSION}/gatewayapi-plugin-linux-amd64`;
+
+/**
+ * The SHA-256 of {@link GATEWAY_API_PLUGIN_LOCATION}. Argo Rollouts refuses to start a
+ * downloaded plugin whose checksum differs (argo-rollouts v1.9 utils/plugin/downloader.go
+ * checkShaOfPlugin). The plugin's releases publish no checksum file; this value is the one a
+ * public Argo Rollouts deployment pins for this same asset. Re-check it before trusting it:
+ * `curl -sL <location> | sha256sum`.
+ */
+export const GATEWAY_API_PLUGIN_SHA256 = '24816da0e613836b3f180a2b50f6199431668c72d7f4adeef09284bffc6582a1';
+
+/** The `trafficRouterPlugins` entry that registers the plugin, pinned by checksum. */
+export function gatewayApiPluginEntry(location = GATEWAY_API_PLUGIN_LOCATION, sha256 = GATEWAY_API_PLUGIN_SHA256): { name: string; location: string; sha256: string } {
+  return { name: GATEWAY_API_PLUGIN, location, sha256 };
+}
 
 /** Properties of a {@link GatewayApiPluginAccess}. */
 export interface GatewayApiPluginAccessProps {
@@ -44,27 +63,41 @@ export class GatewayApiPluginAccess extends Construct {
 export interface GatewayApiPluginConfigProps {
   /** Where Argo Rollouts runs. @default 'argo-rollouts' */
   readonly namespace?: string;
-  /** The plugin binary for the controller to download. @default - the GATEWAY_API_PLUGIN_VERSION linux-amd64 release asset */
+  /** The plugin binary for the controller to download. @default GATEWAY_API_PLUGIN_LOCATION */
   readonly location?: string;
+  /** The binary's SHA-256; required with `location`. @default GATEWAY_API_PLUGIN_SHA256 */
+  readonly sha256?: string;
   /** @default {} */
   readonly labels?: Record<string, string>;
 }
 
 /**
- * Registers the Gateway API traffic router plugin with Argo Rollouts (its `argo-rollouts-config`
- * ConfigMap). If Argo Rollouts is installed with Helm, set `controller.trafficRouterPlugins` to
- * the same entry instead of applying this.
+ * Registers the Gateway API traffic router plugin with Argo Rollouts: the WHOLE
+ * `argo-rollouts-config` ConfigMap, which the controller reads. Only for an Argo Rollouts
+ * installed without Helm: the argo-rollouts chart owns that ConfigMap
+ * (`controller.createConfigmap`, on by default), so applying this would replace its content
+ * and fight Helm; set `controller.trafficRouterPlugins` to {@link gatewayApiPluginEntry} there.
  *
  * @see https://github.com/argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi
  */
 export class GatewayApiPluginConfig extends Construct {
   constructor(scope: Construct, id: string, props: GatewayApiPluginConfigProps = {}) {
     super(scope, id);
-    const location = props.location
-      ?? `https://github.com/argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi/releases/download/${GATEWAY_API_PLUGIN_VERSION}/gatewayapi-plugin-linux-amd64`;
+    if ((props.location === undefined) !== (props.sha256 === undefined)) {
+      throw new ValidationError('GatewayApiPluginConfig.UnpinnedLocation', "'location' and 'sha256' go together: the controller runs the binary it downloads only if its checksum matches", this);
+    }
+    if (props.sha256 !== undefined && !/^[0-9a-f]{64}$/.test(props.sha256)) {
+      throw new ValidationError('GatewayApiPluginConfig.InvalidSha256', `'sha256' ("${props.sha256}") must be 64 lowercase hex digits`, this);
+    }
+    const entry = gatewayApiPluginEntry(props.location, props.sha256);
     new k8s.KubeConfigMap(this, 'Resource', {
-      metadata: { name: 'argo-rollouts-config', namespace: props.namespace ?? 'argo-rollouts', labels: props.labels ?? {} },
-      data: { trafficRouterPlugins: `- name: "${GATEWAY_API_PLUGIN}"\n  location: "${location}"\n` },
+      metadata: {
+        name: 'argo-rollouts-config',
+        namespace: props.namespace ?? 'argo-rollouts',
+        labels: props.labels ?? {},
+        annotations: { 'model-serving/replaces': 'the whole argo-rollouts-config ConfigMap; with a Helm-installed Argo Rollouts set controller.trafficRouterPlugins instead' },
+      },
+      data: { trafficRouterPlugins: stringify([entry]) },
     });
   }
 }

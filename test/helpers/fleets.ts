@@ -1,11 +1,15 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { type YamlEdit, editYamlText } from '../../lib/private/yaml-edit';
 import { DEFAULT_FLEET } from './app';
 
-/** The default fleet with `edit` applied, as YAML text. */
-export function editFleet(edit: (doc: ReturnType<typeof parseDocument>) => void): string {
-  const doc = parseDocument(fs.readFileSync(DEFAULT_FLEET, 'utf-8'));
+/** A fixture fleet for release, gate and scrape tests; independent of the shipped serving.yaml. */
+export const RELEASE_FIXTURE_FLEET = path.join(__dirname, '..', 'fixtures', 'release', 'fleet.yaml');
+
+/** The fleet file `base` (the default fleet unless given) with `edit` applied, as YAML text. */
+export function editFleet(edit: (doc: ReturnType<typeof parseDocument>) => void, base = DEFAULT_FLEET): string {
+  const doc = parseDocument(fs.readFileSync(base, 'utf-8'));
   edit(doc);
   return doc.toString();
 }
