@@ -1,0 +1,3 @@
+export * from './requirements';
+export * from './serving-images';
+export * from './dockerfile';
