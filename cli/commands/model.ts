@@ -7,6 +7,7 @@ import {
   type ModelRegistry, RegistryAction, RegistryError, RegistryStage, compareVersions, modelNameProblem, promoteVersion,
   readRegistryFile, registerVersion, resolveActor, versionProblem, writeRegistryFile,
 } from '../../lib/registry';
+import { imageRef } from '../../lib/private/image-ref';
 import { ValidationError } from '../../lib/private/validation-error';
 import { ModelArchive } from '../../lib/torchserve';
 import { CliError } from '../cli-error';
@@ -208,8 +209,8 @@ function packageModel(o: PackageOptions, config: string): void {
     extraFiles: o.extraFiles,
     requirements,
     archiveBucket: bucket,
-    image: `${fleet.image.repository}:${fleet.image.tag}`,
-    awsCliImage: `${fleet.modelFetcher.repository}:${fleet.modelFetcher.tag}`,
+    image: imageRef(fleet.image),
+    awsCliImage: imageRef(fleet.modelFetcher),
     iamRoleArn: roleArn,
     cpu: o.cpu,
     memory: o.memory,
@@ -220,7 +221,10 @@ function packageModel(o: PackageOptions, config: string): void {
   console.error(`model-serving: wrote ${shown}/ (${result.files.length} manifests): Job ${result.jobName} in ${environment.namespace} packages ${o.name} ${o.version} into ${result.archiveUri}`);
   console.error(`model-serving: run it with: kubectl apply -k ${shown}`);
   if (requirements !== undefined) {
-    console.error('model-serving: warning: the serving pods run TorchServe with install_py_dep_per_model=false and no route to a package index, so they will not install these requirements; bake them into the image');
+    const model = fleet.models.find((m) => m.name === o.name);
+    if (model?.installAtLoad === undefined) {
+      console.error(`model-serving: warning: TorchServe installs an archive's requirements only with models[].installAtLoad; pin them in models[].requirements of ${config} instead, so "model-serving image" bakes them into the serving image`);
+    }
   }
   if (pending !== undefined) {
     if (pending.changed) {
