@@ -8,6 +8,7 @@ import { CliError } from './cli-error';
 import { registerCompose } from './commands/compose';
 import { registerDiff } from './commands/diff';
 import { registerDeploy } from './commands/deploy';
+import { registerImage } from './commands/image';
 import { registerSynth } from './commands/synth';
 import { registerModelCommands } from './commands/model';
 import { registerValidate } from './commands/validate';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerDeploy(program);
   registerModelCommands(program);
   registerCompose(program);
+  registerImage(program);
   registerDiff(program);
   registerValidate(program);
   return program;
