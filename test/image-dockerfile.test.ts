@@ -39,7 +39,7 @@ function dockerfileProblems(text: string, image: ServingImage): string[] {
   const froms = dockerfile.getFROMs();
   if (froms.length !== 1) problems.push(`${froms.length} FROM instructions; one stage is expected`);
   const baseArg = dockerfile.getInitialARGs().find((a) => `\${${a.getProperty()?.getName()}}` === froms[0]?.getImageName());
-  const base = baseArg?.getProperty()?.getValue();
+  const base = baseArg?.getProperty()?.getValue() ?? undefined;
   if (base !== image.base) problems.push(`builds FROM ${base ?? froms[0]?.getImageName()}, not the pinned ${image.base}`);
   if (base === undefined || /:latest(@|$)/.test(base) || !/(:[^/:@]+|@sha256:[0-9a-f]{64})$/.test(base)) problems.push(`the base ${base} is not pinned`);
   const users = dockerfile.getInstructions().filter((i) => i.getKeyword() === 'USER').map((i) => i.getArgumentsContent());
