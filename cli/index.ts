@@ -6,6 +6,7 @@ import { registerCheck } from './commands/check';
 import { registerCompose } from './commands/compose';
 import { registerDiff } from './commands/diff';
 import { registerDeploy } from './commands/deploy';
+import { registerImage } from './commands/image';
 import { registerSynth } from './commands/synth';
 import { registerModelCommands } from './commands/model';
 import { registerRollback } from './commands/rollback';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerRollback(program);
   registerModelCommands(program);
   registerCompose(program);
+  registerImage(program);
   registerDiff(program);
   registerValidate(program);
   registerCheck(program);

@@ -1,5 +1,6 @@
 export * from './environment';
 export * from './fleet';
+export * from './image';
 export * from './output';
 export * from './torchserve';
 export * from './gateway';

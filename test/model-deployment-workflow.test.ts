@@ -11,7 +11,7 @@ const FILE = path.join(REPO_ROOT, '.github', 'workflows', 'model-deployment.yml'
 const TEXT = fs.readFileSync(FILE, 'utf-8');
 const workflow = parse(TEXT) as any;
 const steps = (job: string): any[] => workflow.jobs[job].steps;
-const allSteps = (): any[] => [...steps('verify'), ...steps('deploy')];
+const allSteps = (): any[] => Object.keys(workflow.jobs).flatMap((job) => steps(job));
 const step = (job: string, name: string): any => {
   const found = steps(job).find((s) => s.name === name);
   if (!found) throw new Error(`no step "${name}" in job ${job}`);
@@ -91,7 +91,7 @@ describe('.github/workflows/model-deployment.yml', () => {
     expect(order).toEqual([...order].sort((a, b) => a - b));
     // The users' pipeline must pass release after release: it never runs the project's own suite.
     expect(commands.some((c) => /npm (run )?test/.test(c))).toBe(false);
-    expect(workflow.jobs.deploy.needs).toBe('verify');
+    expect(workflow.jobs.deploy.needs).toEqual(['verify', 'images']);
     // Production approvals: the deploy job runs in the GitHub environment of the same name.
     expect(workflow.jobs.deploy.environment.name).toBe('${{ inputs.environment }}');
   });
@@ -127,6 +127,7 @@ describe('.github/workflows/model-deployment.yml', () => {
     expect(TEXT).not.toMatch(/aws-access-key-id|aws-secret-access-key/);
     expect(workflow.permissions).toEqual({ 'contents': 'read' });
     expect(workflow.jobs.deploy.permissions).toEqual({ 'contents': 'write', 'id-token': 'write' });
+    expect(workflow.jobs.images.permissions).toEqual({ 'contents': 'read', 'id-token': 'write' });
     expect(workflow.jobs.verify.permissions).toBeUndefined();
     expect(step('verify', 'Check out').with['persist-credentials']).toBe(false);
   });
@@ -197,5 +198,89 @@ describe('.github/workflows/model-deployment.yml', () => {
     const canary = path.dirname(synthToTemp({ text: doc.toString() }));
     expect(check({ MODEL_VERSION: '1.0.0', STRATEGY: 'canary' }, canary).stdout).toContain('dist/staging deploys intent_classifier 1.0.0 with canary');
     expect(check({ MODEL_VERSION: '1.0.0', STRATEGY: 'blue-green' }, canary).stdout).toContain('releases with canary, not blue-green');
+  });
+});
+
+describe('the serving images in .github/workflows/model-deployment.yml', () => {
+  const images = workflow.jobs.images;
+  const imageStep = (name: string): any => {
+    const found = images.steps.find((s: any) => s.name === name);
+    if (!found) throw new Error(`no step "${name}" in job images`);
+    return found;
+  };
+
+  it('builds, scans, then pushes each serving image, and deploys only after that', () => {
+    const names = images.steps.map((s: any) => s.name);
+    const at = (name: string) => {
+      expect(names, name).toContain(name);
+      return names.indexOf(name);
+    };
+    const order = [at('Log in to ECR'), at('Build the image'), at('Scan with Trivy'), at('Push with an SBOM'), at('Show the digest to pin')];
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+    expect(at('Configure AWS credentials')).toBeLessThan(at('Log in to ECR'));
+    // The scan looks at the image built locally, before any push: loaded into Docker, not pushed.
+    expect(imageStep('Build the image').with).toMatchObject({ load: true, push: false });
+    expect(imageStep('Scan with Trivy').with['image-ref']).toBe(imageStep('Build the image').with.tags);
+    expect(imageStep('Push with an SBOM').with).toMatchObject({ push: true, sbom: true });
+    expect(imageStep('Push with an SBOM').with.tags).toBe(imageStep('Build the image').with.tags);
+    expect(imageStep('Push with an SBOM').with.file).toBe(imageStep('Build the image').with.file);
+    // The deploy waits for every image, and runs without images only when the fleet has none.
+    expect(images.needs).toBe('verify');
+    expect(workflow.jobs.deploy.needs).toContain('images');
+    expect(workflow.jobs.deploy.if).toContain("needs.images.result == 'success' || needs.images.result == 'skipped'");
+    expect(workflow.jobs.deploy.if).toContain("needs.verify.result == 'success'");
+    expect(images.if).toBe("needs.verify.outputs.images != '[]'");
+  });
+
+  it('fails the scan on fixable HIGH and CRITICAL findings, with Trivy pinned by commit', () => {
+    const scan = imageStep('Scan with Trivy');
+    expect(scan.uses).toMatch(/^aquasecurity\/trivy-action@[0-9a-f]{40}$/);
+    expect(scan.with).toMatchObject({ 'severity': 'HIGH,CRITICAL', 'ignore-unfixed': true, 'exit-code': '1', 'scan-type': 'image' });
+    expect(scan.if).toBeUndefined();
+    for (const name of ['Build the image', 'Push with an SBOM']) expect(imageStep(name).uses).toMatch(/^docker\/build-push-action@[0-9a-f]{40}$/);
+    expect(imageStep('Log in to ECR').uses).toMatch(/^aws-actions\/amazon-ecr-login@[0-9a-f]{40}$/);
+    expect(imageStep('Set up Docker Buildx').uses).toMatch(/^docker\/setup-buildx-action@[0-9a-f]{40}$/);
+  });
+
+  it('builds the committed, fresh Dockerfiles that "model-serving image list" gives the matrix', () => {
+    // model-serving check fails on stale image files, before the matrix is read.
+    expect(step('verify', 'Check the serving repository').run).toBe('bin/model-serving check');
+    expect(workflow.jobs.verify.outputs.images).toBe('${{ steps.images.outputs.images }}');
+    expect(images.strategy.matrix.image).toBe('${{ fromJSON(needs.verify.outputs.images) }}');
+    // Every matrix field the workflow reads is one the command prints.
+    const dir = tempDir();
+    fs.cpSync(path.join(__dirname, 'fixtures', 'image'), dir, { recursive: true });
+    const list = spawnSync(path.join(REPO_ROOT, 'bin', 'model-serving'), ['--config', 'fleet.yaml', 'image', 'list', '--json'], { cwd: dir, encoding: 'utf-8' });
+    const [row] = JSON.parse(list.stdout);
+    for (const [, field] of TEXT.matchAll(/matrix\.image\.([\w.]+)/g)) {
+      expect(field.split('.').reduce((node: any, key) => node?.[key], row), `matrix.image.${field}`).toEqual(expect.anything());
+    }
+    for (const [, name] of TEXT.matchAll(/steps\.decide\.outputs\.(\w+)/g)) expect(['ref', 'build']).toContain(name);
+  });
+
+  it('rebuilds nothing that is pinned, and builds a new tag (the decision step\'s script, run in bash with a stand-in aws)', () => {
+    const run: string = imageStep('Decide whether to build').run;
+    const bin = tempDir();
+    // The stand-in answers like the AWS CLI: found for the images listed in $HELD, else ImageNotFoundException.
+    fs.writeFileSync(path.join(bin, 'aws'), '#!/bin/sh\nfor a in "$@"; do case " $HELD " in *" $a "*) echo "{}"; exit 0 ;; esac; done\n[ -n "$AWS_BROKEN" ] && { echo "AccessDeniedException: no" >&2; exit 255; }\necho "An error occurred (ImageNotFoundException) when calling the DescribeImages operation" >&2\nexit 254\n', { mode: 0o755 });
+    const decide = (env: Record<string, string>) => {
+      const output = path.join(tempDir(), 'out');
+      fs.writeFileSync(output, '');
+      const result = spawnSync('bash', ['-e', '-c', run], {
+        env: { PATH: `${bin}:${process.env.PATH}`, GITHUB_OUTPUT: output, IMAGE_NAME: 'default', REPOSITORY: 'r.example/serving', ECR_REPOSITORY: 'serving', PINNED_TAG: '', PINNED_DIGEST: '', HELD: '', ...env },
+        encoding: 'utf-8',
+      });
+      return { status: result.status, stdout: result.stdout, outputs: Object.fromEntries(fs.readFileSync(output, 'utf-8').split('\n').filter(Boolean).map((l) => l.split('='))) };
+    };
+    const digest = `sha256:${'a'.repeat(64)}`;
+    expect(decide({ PINNED_TAG: 'r1', PINNED_DIGEST: digest, HELD: `imageDigest=${digest}` }).outputs).toEqual({ ref: `r.example/serving@${digest}`, build: 'false' });
+    const missing = decide({ PINNED_TAG: 'r1', PINNED_DIGEST: digest });
+    expect(missing.status).toBe(1);
+    expect(missing.stdout).toContain(`::error::r.example/serving@${digest} (servingImages.default.digest) is not in ECR`);
+    expect(decide({ PINNED_TAG: 'r1', HELD: 'imageTag=r1' }).outputs).toEqual({ ref: 'r.example/serving:r1', build: 'false' });
+    expect(decide({ PINNED_TAG: 'r2', HELD: 'imageTag=r1' }).outputs).toEqual({ ref: 'r.example/serving:r2', build: 'true' });
+    const broken = decide({ PINNED_TAG: 'r2', AWS_BROKEN: '1' });
+    expect(broken.status).toBe(1);
+    expect(broken.stdout).toContain('::error::aws ecr describe-images failed for serving: AccessDeniedException');
   });
 });

@@ -86,7 +86,7 @@ describe('model package: argument mapping', () => {
       '--cpu', '4', '--memory', '8Gi', '--workspace-size', '30Gi', '--packaging-dir', 'out',
     ]);
     expect(run.status).toBe(0);
-    expect(run.stderr).toContain('warning: the serving pods run TorchServe with install_py_dep_per_model=false');
+    expect(run.stderr).toContain('warning: TorchServe installs an archive\'s requirements only with models[].installAtLoad; pin them in models[].requirements');
     fs.renameSync(path.join(cwd, 'out'), path.join(cwd, 'packaging'));
     const objects = readFolder(cwd);
     expect(archiveArgs(objects)).toEqual([

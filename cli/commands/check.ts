@@ -36,6 +36,16 @@ export function registerCheck(program: Command): void {
         ok.push(`${outdir}/ is fresh`);
       }
       folderProblems(repository, report.output, outdir, problems, ok);
+      const images = report.images;
+      if (images.fresh) {
+        if (images.files.length > 0) ok.push(`the serving image files (${images.images.map((i) => `${i.name}`).join(', ')}) are what the fleet file defines`);
+      } else {
+        const root = path.dirname(repository.display(repository.paths.fleetFile));
+        const shown = (p: string) => (root === '.' ? p : path.join(root, p));
+        problems.push('the serving image files are not what the fleet file defines; run "model-serving image" and commit them:',
+          ...images.changed.map((f) => `  ${images.foreign.includes(f) ? 'foreign' : 'changed'}  ${shown(f.path)}`),
+          ...images.stale.map((f) => `  extra    ${shown(f)}`));
+      }
       if (report.packaging) folderProblems(repository, report.packaging, repository.display(repository.paths.packagingDir), problems, ok);
 
       for (const line of ok) console.log(`check: ${line}`);

@@ -3,6 +3,8 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { FleetConfig } from '../../lib/fleet';
 import { fetchArchiveCommand, renderLocalCompose } from '../../lib/operations';
+import { SERVING_IMAGES_DIR } from '../../lib/image';
+import { unpinnedImageProblem } from '../../lib/private/image-ref';
 import { toResourceName } from '../../lib/private/names';
 import { CliError } from '../cli-error';
 import { openRepository, registryOption } from '../options';
@@ -28,7 +30,7 @@ export function registerCompose(program: Command): void {
     .option('-f, --file <file>', 'the compose file to write; config files go to compose/ beside it', 'docker-compose.yml')
     .option('--gpu', 'reserve the environment\'s GPUs through the NVIDIA container runtime', false)
     .option('-m, --model <name>', 'only this model (default: every model)')
-    .option('--image <ref>', 'another TorchServe image, such as a CPU build (default: the fleet\'s image)')
+    .option('--image <ref>', 'another TorchServe image, such as a CPU build; models with a serving image build it FROM this one (default: the fleet\'s image)')
     .addOption(registryOption())
     .action((options: ComposeOptions, command: Command) => {
       const repository = openRepository(command);
@@ -46,12 +48,13 @@ export function registerCompose(program: Command): void {
       if (options.gpu && env.resources.gpu === 0) {
         throw new CliError(`environment "${environment}" runs on CPU (resources.gpu: 0); drop --gpu or pick an environment with GPUs`);
       }
-      const imageTag = options.image === undefined ? undefined : /:([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$/.exec(options.image)?.[1];
-      if (options.image !== undefined && (/\s/.test(options.image) || imageTag === undefined || imageTag === 'latest')) {
-        throw new CliError(`--image "${options.image}" must be repository:tag with a pinned tag, such as pytorch/torchserve:0.12.0-cpu`);
+      if (options.image !== undefined && unpinnedImageProblem(options.image) !== undefined) {
+        throw new CliError(`--image "${options.image}" must be repository:tag with a pinned tag, such as pytorch/torchserve:0.12.0-cpu, or repository@sha256:<digest>`);
       }
       // The versions the environment deploys, as synth decides them.
+      const composeDir = path.dirname(path.resolve(options.file));
       const compose = renderLocalCompose({
+        buildContext: path.relative(composeDir, path.resolve(path.dirname(repository.paths.fleetFile))) || '.',
         fleet,
         environment,
         releases: repository.releases(source)[environment],
@@ -77,6 +80,8 @@ export function registerCompose(program: Command): void {
         `model-serving: wrote ${relative(output)} and ${compose.files.map((f) => relative(path.join(dir, f.path))).join(', ')} (environment ${environment}${options.gpu ? ', with GPUs' : ''})`,
         `Put the model archives into ${relative(path.join(dir, compose.modelStoreDir))}/:`,
         ...compose.services.map((s) => `  ${fetchArchiveCommand(s.archive, env.namespace, toResourceName(s.modelName), relative(path.join(dir, compose.modelStoreDir)))}`),
+        ...Object.keys(fleet.servingImages ?? {}).filter((name) => !fs.existsSync(path.join(path.dirname(config), SERVING_IMAGES_DIR, name, 'Dockerfile')))
+          .map((name) => `Write the serving image's Dockerfile first (${SERVING_IMAGES_DIR}/${name}/Dockerfile): model-serving image`),
         'Then:',
         `  docker compose -f ${relative(output)} up`,
         ...compose.services.map((s) => `  curl localhost:${s.ports.inference}/ping    # ${s.modelName}`),

@@ -8,6 +8,7 @@ import {
   type ChangeAuthor, type ModelRegistry, type RegistryChange, type RegistryFile, RegistryAction, RegistryStage, compareVersions, emptyRegistry,
   modelNameProblem, promoteVersion, registerVersion, resolveActor, versionProblem,
 } from '../../lib/registry';
+import { imageRef } from '../../lib/private/image-ref';
 import type { ServingRepository } from '../../lib/repository';
 import { ValidationError } from '../../lib/private/validation-error';
 import { ModelArchive } from '../../lib/torchserve';
@@ -241,8 +242,8 @@ function packageModel(o: PackageOptions, repository: ServingRepository): void {
       extraFiles: o.extraFiles,
       requirements,
       archiveBucket: bucket,
-      image: `${fleet.image.repository}:${fleet.image.tag}`,
-      awsCliImage: `${fleet.modelFetcher.repository}:${fleet.modelFetcher.tag}`,
+      image: imageRef(fleet.image),
+      awsCliImage: imageRef(fleet.modelFetcher),
       iamRoleArn: o.roleArn,
       cpu: o.cpu,
       memory: o.memory,
@@ -260,7 +261,10 @@ function packageModel(o: PackageOptions, repository: ServingRepository): void {
   console.error(`model-serving: wrote ${shown}/ (${result.files.length} manifests): Job ${result.jobName} in ${environment.namespace} packages ${o.name} ${o.version} into ${result.archiveUri}`);
   console.error(`model-serving: run it with: kubectl apply -k ${shown}`);
   if (requirements !== undefined) {
-    console.error('model-serving: warning: the serving pods run TorchServe with install_py_dep_per_model=false and no route to a package index, so they will not install these requirements; bake them into the image');
+    const model = fleet.models.find((m) => m.name === o.name);
+    if (model?.installAtLoad === undefined) {
+      console.error(`model-serving: warning: TorchServe installs an archive's requirements only with models[].installAtLoad; pin them in models[].requirements of ${fleetFile} instead, so "model-serving image" bakes them into the serving image`);
+    }
   }
   if (change !== undefined) {
     if (plan !== undefined) refusing(() => plan.apply(), `${repository.display(repository.paths.registryFile)} is unchanged, but ${shown}/ was written; run the command again to register it.`);

@@ -8,6 +8,8 @@ import { parseQuantity } from '../private/quantity';
 import { LABEL_COMPONENT, LABEL_MANAGED_BY, LABEL_PART_OF, MANAGED_BY } from '../private/labels';
 import { toResourceName } from '../private/names';
 import { GpuAutoscaler, ScalingBackend } from '../autoscaling';
+import { packageIndexEgressRule, servingImageOf } from '../image';
+import { imageRef } from '../private/image-ref';
 import { RedisCache, RedisPersistence } from '../cache';
 import { ModelStoreBackup, modelStorePrefix } from '../operations';
 import { GpuMetrics, MonitoringBundle } from '../monitoring';
@@ -159,8 +161,9 @@ export class EnvironmentChart extends Chart {
         modelVersion: release.version,
         modelArchive: ModelArchive.fromUri(release.mar),
         handler: model.handler,
-        image: `${props.fleet.image.repository}:${props.fleet.image.tag}`,
-        modelFetcherImage: `${props.fleet.modelFetcher.repository}:${props.fleet.modelFetcher.tag}`,
+        image: servingImageOf(props.fleet, model.name).ref,
+        modelFetcherImage: imageRef(props.fleet.modelFetcher),
+        pythonPackageIndex: model.installAtLoad?.indexUrl,
         replicas: env.replicas,
         cpu: env.resources.cpu,
         memory: env.resources.memory,
@@ -289,6 +292,9 @@ export class EnvironmentChart extends Chart {
     }
     this.networkPolicies = policies;
     if (cache) for (const policy of policies.values()) policy.addEgress(cache.egressRule());
+    for (const model of props.fleet.models) {
+      if (model.installAtLoad) policies.get(model.name)!.addEgress(packageIndexEgressRule(model.installAtLoad.indexUrl, model.installAtLoad.indexCidrs));
+    }
     if (env.backup) {
       new ModelStoreBackup(this, 'ModelStoreBackup', {
         namespace: env.namespace,
@@ -300,7 +306,7 @@ export class EnvironmentChart extends Chart {
         schedule: env.backup.schedule,
         timeZone: env.backup.timeZone,
         storageClass: env.backup.storageClass,
-        image: `${props.fleet.modelFetcher.repository}:${props.fleet.modelFetcher.tag}`,
+        image: imageRef(props.fleet.modelFetcher),
         objectStorageCidrs: env.network.objectStorageCidrs,
       });
     }

@@ -4,6 +4,7 @@ import { RedisEvictionPolicy } from '../cache/redis-cache';
 import { BackupStorageClass } from '../operations/model-store-backup';
 import { cidrProblem } from '../private/cidr';
 import { DNS_LABEL_PATTERN, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, toResourceName } from '../private/names';
+import { IMAGE_DIGEST_PATTERN } from '../private/image-ref';
 import { QUANTITY_PATTERN, parseQuantity } from '../private/quantity';
 
 // Every message below completes the sentence "<field>: got <value>; ..." so that a
@@ -43,14 +44,36 @@ const quantity = z
 const isQuantity = (value: unknown): value is string => typeof value === 'string' && QUANTITY_PATTERN.test(value);
 const positiveQuantity = quantity.refine((value) => !isQuantity(value) || parseQuantity(value) > 0, { message: 'must be greater than zero' });
 
-const imageSchema = z.strictObject({
-  repository: z.string().regex(IMAGE_REPOSITORY, { message: 'must be an image repository such as "pytorch/torchserve" or "123456789012.dkr.ecr.us-east-1.amazonaws.com/torchserve"' }),
-  tag: z
-    .string()
-    .regex(IMAGE_TAG, { message: 'must be an image tag: letters, digits, "_", "." and "-", at most 128 characters' })
-    .refine((tag) => tag !== 'latest', { message: 'must be a pinned tag; "latest" changes under you and cannot be rolled back' }),
+const imageSchema = z
+  .strictObject({
+    repository: z.string().superRefine((value, ctx) => {
+      if (IMAGE_REPOSITORY.test(value)) return;
+      const pinned = /^(.+?)(?::([^:/@]+))?@(sha256:.*)$/.exec(value) ?? /^(.+):([^:/]+)$/.exec(value);
+      ctx.addIssue({
+        code: 'custom',
+        message: pinned && IMAGE_REPOSITORY.test(pinned[1])
+          ? `must be the repository alone, "${pinned[1]}"; put ${pinned[3] ? `the digest in "digest"${pinned[2] ? ' and the tag in "tag"' : ''}` : 'the tag in "tag"'}`
+          : 'must be an image repository such as "pytorch/torchserve" or "123456789012.dkr.ecr.us-east-1.amazonaws.com/torchserve"',
+      });
+    }),
+    tag: z
+      .string()
+      .regex(IMAGE_TAG, { message: 'must be an image tag: letters, digits, "_", "." and "-", at most 128 characters' })
+      .refine((tag) => tag !== 'latest', { message: 'must be a pinned tag; "latest" changes under you and cannot be rolled back' })
+      .optional(),
+    digest: z.string().regex(IMAGE_DIGEST_PATTERN, { message: 'must be "sha256:" followed by 64 lowercase hex digits, the digest the registry reports for the pushed image' }).optional(),
+  })
+  .refine((image) => image.tag !== undefined || image.digest !== undefined, { message: 'needs a pinned tag, a digest ("sha256:…"), or both' });
+
+/** A path inside the fleet file's folder, which is the images' build context. */
+const contextPath = z.string().regex(/^(?!\/)(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, {
+  message: 'must be a relative path inside the fleet file\'s folder (the images\' build context), such as "handlers/intent_classifier/requirements.txt"',
 });
 
+const cidr = z.string().superRefine((value, ctx) => {
+  const problem = cidrProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 const workersSchema = z
   .strictObject({
     min: z.int().min(1).max(64).default(4),
@@ -78,6 +101,18 @@ const modelSchema = z.strictObject({
   responseTimeoutSeconds: z.int().min(1).max(3600).default(60),
   startupTimeoutSeconds: z.int().min(30).max(3600).default(300),
   gpuMemoryFraction: z.number().gt(0).max(1).default(0.8),
+  /** The handler's pinned Python requirements, relative to the fleet file; installed into the model's serving image. */
+  requirements: contextPath.optional(),
+  /** The serving image (a key of servingImages) the model runs; default "default". */
+  image: dnsLabel.optional(),
+  /** Opt-in: TorchServe pip-installs the archive's requirements when the model loads. */
+  installAtLoad: z
+    .strictObject({
+      indexUrl: z.url({ protocol: /^https$/, message: 'must be the https URL of a package index, such as "https://pypi.internal.example.com/simple"' })
+        .refine((url) => !/^https:\/\/[^/]*@/.test(url), { message: 'must not carry credentials; the fleet file is committed. Use an index that the pods may read without them' }),
+      indexCidrs: z.array(cidr).min(1, { message: 'must list the address ranges of the index, which the network policy opens on the URL\'s port' }),
+    })
+    .optional(),
 });
 
 const tolerationSchema = z
@@ -116,10 +151,6 @@ const resourcesSchema = z
 
 const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/;
 const hostname = z.string().regex(HOSTNAME, { message: 'must be a DNS name such as "api.example.com"' });
-const cidr = z.string().superRefine((value, ctx) => {
-  const problem = cidrProblem(value);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
 
 const gatewaySchema = z
   .strictObject({
@@ -378,6 +409,8 @@ export const fleetSchema = z
     name: dnsLabel,
     image: imageSchema,
     modelFetcher: imageSchema.default({ repository: 'amazon/aws-cli', tag: '2.22.35' }),
+    /** The images `model-serving image` defines: built FROM image, with the models' requirements. */
+    servingImages: z.record(dnsLabel, imageSchema).optional(),
     models: z.array(modelSchema).min(1, { message: 'must list at least one model' }),
     environments: z
       .record(dnsLabel, environmentSchema)
@@ -406,6 +439,7 @@ export const fleetSchema = z
         seen.set(resourceName, index);
       }
     });
+    checkServingImages(fleet, ctx);
     const namespaces = new Map<string, string>();
     const backupDestinations = new Map<string, string>();
     for (const [name, env] of Object.entries(fleet.environments)) {
@@ -520,6 +554,39 @@ export const fleetSchema = z
 function canaryNeedsPodMetrics(gateway: { kind: GatewayKind; implementation?: GatewayApiImplementation }): boolean {
   return gateway.kind === GatewayKind.KONG
     || (gateway.kind === GatewayKind.GATEWAY_API && (gateway.implementation === GatewayApiImplementation.KONG || gateway.implementation === GatewayApiImplementation.ENVOY_GATEWAY));
+}
+
+/** The servingImages entry a model runs when it names none. */
+export const DEFAULT_SERVING_IMAGE = 'default';
+
+/** Which serving image each model runs, and that every requirement has something to install it. */
+function checkServingImages(fleet: Pick<FleetConfig, 'image' | 'models' | 'servingImages'>, ctx: z.RefinementCtx): void {
+  const images = fleet.servingImages;
+  const names = Object.keys(images ?? {});
+  const used = new Set<string>();
+  fleet.models.forEach((model, index) => {
+    const name = model.image ?? (images ? DEFAULT_SERVING_IMAGE : undefined);
+    if (name !== undefined && images?.[name] !== undefined) used.add(name);
+    else if (model.image !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['models', index, 'image'], input: model.image, message: images ? `is not in servingImages, which defines: ${names.join(', ')}` : 'names a serving image, but the fleet defines no servingImages' });
+    } else if (images) {
+      ctx.addIssue({ code: 'custom', path: ['models', index, 'image'], message: `is required: servingImages has no "${DEFAULT_SERVING_IMAGE}" entry for models that name none; name one of: ${names.join(', ')}` });
+    }
+    if (model.requirements !== undefined && model.installAtLoad === undefined && !images) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['models', index, 'requirements'],
+        input: model.requirements,
+        message: `nothing would install these requirements: the models run the stock TorchServe image. Add servingImages.${DEFAULT_SERVING_IMAGE} (the image "model-serving image" defines and the workflow builds), or opt in to installAtLoad`,
+      });
+    }
+  });
+  for (const name of names) {
+    if (!used.has(name)) ctx.addIssue({ code: 'custom', path: ['servingImages', name], message: 'no model runs this image; remove it, or name it in models[].image' });
+    if (images![name].repository === fleet.image.repository) {
+      ctx.addIssue({ code: 'custom', path: ['servingImages', name, 'repository'], input: images![name].repository, message: 'must differ from image.repository: the serving image is built from that image and pushed to your own registry' });
+    }
+  }
 }
 
 /** A validated fleet file with every default applied. */

@@ -1,5 +1,6 @@
 import { stringify } from 'yaml';
 import type { EnvironmentConfig, FleetConfig, ModelConfig } from '../fleet';
+import { BASE_IMAGE_ARG, SERVING_IMAGES_DIR, servingImageOf } from '../image';
 import { toResourceName } from '../private/names';
 import type { DeployedRelease } from '../registry';
 import { parseQuantity, toMebibytes } from '../private/quantity';
@@ -24,6 +25,12 @@ export interface LocalComposeOptions {
    * decides them (the fleet file's or the registry's).
    */
   readonly releases: Readonly<Record<string, DeployedRelease>>;
+  /**
+   * The fleet file's folder, relative to the compose file's: the build context of the serving
+   * images (`images/<name>/Dockerfile`), which models with one build instead of pulling.
+   * @default '.'
+   */
+  readonly buildContext?: string;
 }
 
 /** One TorchServe service of the compose file. */
@@ -88,7 +95,21 @@ export function renderLocalCompose(options: LocalComposeOptions): LocalCompose {
     throw new Error(`environment "${options.environment}" runs on CPU (resources.gpu: 0); drop --gpu or pick an environment with GPUs`);
   }
   const gpuCount = gpu ? env.resources.gpu : 0;
-  const image = options.image ?? `${fleet.image.repository}:${fleet.image.tag}`;
+  const context = options.buildContext ?? '.';
+  // A model with a serving image runs it built from the same Dockerfile as in CI, so it loads the
+  // same packages; --image then replaces the TorchServe image it is built from.
+  const imageOf = (model: ModelConfig): Pick<ServiceInput, 'image' | 'build'> => {
+    const serving = servingImageOf(fleet, model.name);
+    if (serving.name === undefined) return { image: options.image ?? serving.ref };
+    return {
+      image: `${fleet.name}-${serving.name}:local`,
+      build: {
+        context,
+        dockerfile: `${SERVING_IMAGES_DIR}/${serving.name}/Dockerfile`,
+        ...(options.image !== undefined ? { args: { [BASE_IMAGE_ARG]: options.image } } : {}),
+      },
+    };
+  };
 
   const services: LocalComposeService[] = [];
   const files: { path: string; content: string }[] = [];
@@ -103,7 +124,7 @@ export function renderLocalCompose(options: LocalComposeOptions): LocalCompose {
     const configPath = `compose/${name}/config.properties`;
     files.push({ path: configPath, content: renderConfig(model, env, archive, gpuCount) });
     services.push({ name, modelName: model.name, archive, ports, configPath });
-    composeServices[name] = renderService({ model, env, image, gpuCount, ports, configPath, grpcBase: base });
+    composeServices[name] = renderService({ model, env, ...imageOf(configured), gpuCount, ports, configPath, grpcBase: base });
   });
 
   const header = [
@@ -156,6 +177,7 @@ function renderConfig(model: ModelConfig & DeployedRelease, env: EnvironmentConf
     maxRequestBytes: MAX_REQUEST_BYTES,
     jvmHeapMebibytes: toMebibytes(jvmHeapBytes),
     enableGrpc: env.grpc,
+    installPyDepPerModel: model.installAtLoad !== undefined,
   });
 }
 
@@ -163,6 +185,7 @@ interface ServiceInput {
   readonly model: ModelConfig;
   readonly env: EnvironmentConfig;
   readonly image: string;
+  readonly build?: { readonly context: string; readonly dockerfile: string; readonly args?: Record<string, string> };
   readonly gpuCount: number;
   readonly ports: LocalComposeService['ports'];
   readonly configPath: string;
@@ -195,6 +218,7 @@ function renderService(input: ServiceInput): Record<string, unknown> {
   };
   return {
     image: input.image,
+    ...(input.build ? { build: input.build } : {}),
     // As in the cluster: TorchServe in the foreground, not the image entrypoint that backgrounds it.
     entrypoint: ['torchserve'],
     command: ['--start', '--foreground', '--ncs', '--ts-config', `${CONFIG_DIR}/config.properties`, '--model-store', MODEL_STORE],
@@ -207,6 +231,8 @@ function renderService(input: ServiceInput): Record<string, unknown> {
       MODEL_NAME: model.name,
       MODEL_VERSION: model.version,
       GPU_MEMORY_FRACTION: String(model.gpuMemoryFraction),
+      // As TorchServeService sets them for installAtLoad.
+      ...(model.installAtLoad ? { PIP_INDEX_URL: model.installAtLoad.indexUrl, PIP_NO_CACHE_DIR: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1' } : {}),
     },
     volumes: [
       { type: 'bind', source: `./${input.configPath}`, target: `${CONFIG_DIR}/config.properties`, read_only: true },

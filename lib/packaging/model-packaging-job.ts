@@ -8,6 +8,7 @@ import {
 } from '../private/labels';
 import { LABEL_VALUE_PATTERN, isDnsLabel, toResourceName } from '../private/names';
 import { QUANTITY_PATTERN, parseQuantity } from '../private/quantity';
+import { unpinnedImageProblem } from '../private/image-ref';
 import { ValidationError } from '../private/validation-error';
 import { archivePathProblem, modelNameProblem, versionProblem } from '../registry';
 import { dnsEgressRule, objectStorageEgressRule, restrictedPodSecurity } from '../private/pod-hardening';
@@ -65,7 +66,7 @@ export interface ModelPackagingJobProps {
   readonly handler: PackagingHandler;
   /** The bucket the archive is uploaded to, at `<modelName>/<modelVersion>/<modelName>.mar`. */
   readonly archiveBucket: string;
-  /** The TorchServe image, which ships `torch-model-archiver`. The tag must be pinned. */
+  /** The TorchServe image, which ships `torch-model-archiver`; pinned by tag or digest. */
   readonly image: string;
   /**
    * IAM role for the Job (IRSA). It needs `s3:GetObject`/`s3:ListBucket` on the training prefix
@@ -365,8 +366,8 @@ export class ModelPackagingJob extends Construct {
     if (!IAM_ROLE_ARN.test(props.iamRoleArn)) fail('InvalidRoleArn', `'iamRoleArn' ("${props.iamRoleArn}") must be an IAM role ARN such as "arn:aws:iam::123456789012:role/model-packager"`);
     const awsCliImage = props.awsCliImage ?? 'amazon/aws-cli:2.22.35';
     for (const [prop, image] of [['image', props.image], ['awsCliImage', awsCliImage]] as const) {
-      const tag = /:([^:/]+)$/.exec(image)?.[1];
-      if (!tag || tag === 'latest') fail('UnpinnedImage', `'${prop}' ("${image}") must carry a pinned tag such as "pytorch/torchserve:0.12.0-gpu", never "latest"`);
+      const problem = unpinnedImageProblem(image);
+      if (problem) fail('UnpinnedImage', `'${prop}' ("${image}") ${problem}`);
     }
 
     const relative = (prop: string, file: string): string => {

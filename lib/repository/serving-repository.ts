@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type FleetSource, loadFleetSource, parseFleetSource } from '../fleet';
+import { type ServingImageFilesPlan, planServingImageFiles } from '../image';
 import { type SynthesizeFleetResult, recoverInterruptedSwap, synthesizeFleet } from '../output';
 import {
   type DeployedReleases, type ModelRegistry, type RegistryFile, RegistryError, readRegistryFile, resolveReleases, writeFileAtomic, writeRegistryFile,
@@ -44,6 +45,8 @@ export interface RepositoryCheck {
   readonly output: OutputFolderReport;
   /** Packaging Job folders, checked the same way; undefined when there are none. */
   readonly packaging?: OutputFolderReport;
+  /** The serving images' files (`model-serving image`) against what the fleet defines. */
+  readonly images: ServingImageFilesPlan;
 }
 
 /**
@@ -183,6 +186,7 @@ export class ServingRepository {
         freshness: compareTrees(outdir, this.paths.outdir),
         output: fs.existsSync(this.paths.outdir) ? checkOutputFolder(this.paths.outdir, { productionNamespaces, kubectl: options.kubectl }) : EMPTY_REPORT,
         packaging: hasPackaging ? checkOutputFolder(this.paths.packagingDir, { kubectl: options.kubectl }) : undefined,
+        images: planServingImageFiles(fleet.config, this.paths.fleetFile),
       };
     } finally {
       fs.rmSync(fresh, { recursive: true, force: true });

@@ -54,6 +54,8 @@ export interface TorchServeConfigOptions {
   readonly maxRequestBytes: number;
   readonly jvmHeapMebibytes: number;
   readonly enableGrpc: boolean;
+  /** pip-install the archive's requirements file when the model loads. @default false */
+  readonly installPyDepPerModel?: boolean;
 }
 
 /**
@@ -88,7 +90,8 @@ export function renderTorchServeConfig(options: TorchServeConfigOptions): string
     // Models come only from the reviewed model store, never from a register call.
     ['enable_model_api', 'false'],
     ['allowed_urls', `file://${escapeRegex(options.modelStore)}/.*`],
-    ['install_py_dep_per_model', 'false'],
+    // Dependencies belong in the image; installing at load is an explicit, slower opt-in.
+    ['install_py_dep_per_model', options.installPyDepPerModel ? 'true' : 'false'],
     ['model_store', options.modelStore],
     ['load_models', `${model.name}=${model.archiveFile}`],
     ['models', JSON.stringify({

@@ -7,6 +7,7 @@ import {
 } from '../private/labels';
 import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, isDnsLabel, toResourceName } from '../private/names';
 import { QUANTITY_PATTERN, parseQuantity, toMebibytes } from '../private/quantity';
+import { unpinnedImageProblem } from '../private/image-ref';
 import { ValidationError } from '../private/validation-error';
 import { ModelArchive } from './model-archive';
 import { TorchServePorts, renderTorchServeConfig } from './torchserve-config';
@@ -50,7 +51,7 @@ export interface TorchServeServiceProps {
    * recorded on the pods so an operator can see which handler a running version uses.
    */
   readonly handler: string;
-  /** The TorchServe image, `repository:tag`. The tag must be pinned (not `latest`). */
+  /** The image the pods run, `repository:tag`, `repository@sha256:…` or both; pinned (never `latest`). */
   readonly image: string;
   /** CPU limit and request, a Kubernetes quantity such as "4". */
   readonly cpu: string;
@@ -120,6 +121,14 @@ export interface TorchServeServiceProps {
    * construct sets itself are refused, and secrets belong in Secrets, not here. @default {}
    */
   readonly env?: Record<string, string>;
+  /**
+   * Install the archive's requirements file when the model loads, from this package index
+   * (`install_py_dep_per_model=true`; pip reads `PIP_INDEX_URL` from the environment TorchServe
+   * hands it). Slow and network-dependent: every cold start downloads the packages, so the pods
+   * need egress to the index. Prefer an image with the requirements baked in.
+   * @default - requirements are not installed at load
+   */
+  readonly pythonPackageIndex?: string;
 }
 
 const HOME = '/home/model-server';
@@ -205,6 +214,7 @@ export class TorchServeService extends Construct {
       maxRequestBytes: p.maxRequestBytes,
       jvmHeapMebibytes: p.jvmHeapMebibytes,
       enableGrpc: p.enableGrpc,
+      installPyDepPerModel: p.pythonPackageIndex !== undefined,
     });
 
     this.configMap = new k8s.KubeConfigMap(this, 'Config', {
@@ -462,6 +472,11 @@ export class TorchServeService extends Construct {
           { name: 'MODEL_NAME', value: p.modelName },
           { name: 'MODEL_VERSION', value: p.modelVersion },
           { name: 'GPU_MEMORY_FRACTION', value: String(p.gpuMemoryFraction) },
+          // pip, run by TorchServe at model load: no cache on the size-limited emptyDir, no
+          // version check against pypi.org, which the network policy does not open.
+          ...(p.pythonPackageIndex !== undefined
+            ? [{ name: 'PIP_INDEX_URL', value: p.pythonPackageIndex }, { name: 'PIP_NO_CACHE_DIR', value: '1' }, { name: 'PIP_DISABLE_PIP_VERSION_CHECK', value: '1' }]
+            : []),
           ...Object.entries(p.env).sort(([a], [b]) => a.localeCompare(b)).map(([name, value]) => ({ name, value })),
         ],
         resources: resources(p.cpu, p.memory, p.ephemeralStorage, p.gpuCount),
@@ -518,11 +533,11 @@ export class TorchServeService extends Construct {
       fail('InvalidNamespace', `'namespace' (${JSON.stringify(namespace)}) must be a DNS-1123 label; set it on the construct or the chart`);
     }
     for (const [prop, image] of [['image', props.image], ['modelFetcherImage', props.modelFetcherImage]] as const) {
-      if (image === undefined) continue;
-      const tag = /:([^:/]+)$/.exec(image)?.[1];
-      if (!tag || tag === 'latest') {
-        fail('UnpinnedImage', `'${prop}' ("${image}") must carry a pinned tag such as "pytorch/torchserve:0.12.0-gpu", never "latest"`);
-      }
+      const problem = image === undefined ? undefined : unpinnedImageProblem(image);
+      if (problem) fail('UnpinnedImage', `'${prop}' ("${image}") ${problem}`);
+    }
+    if (props.pythonPackageIndex !== undefined && !/^https:\/\/[^/@\s]+(\/\S*)?$/.test(props.pythonPackageIndex)) {
+      fail('InvalidPackageIndex', `'pythonPackageIndex' ("${props.pythonPackageIndex}") must be an https URL without credentials`);
     }
     for (const [prop, value] of [['cpu', props.cpu], ['memory', props.memory], ['ephemeralStorage', props.ephemeralStorage], ['jvmHeap', props.jvmHeap]] as const) {
       if (value !== undefined && (!QUANTITY_PATTERN.test(value) || parseQuantity(value) <= 0)) {
@@ -557,7 +572,7 @@ export class TorchServeService extends Construct {
         fail('InvalidNodeSelector', `'nodeSelector' entry "${key}: ${value}" is not a valid label key and value`);
       }
     }
-    const reserved = ['TEMP', 'LOG_LOCATION', 'METRICS_LOCATION', 'MODEL_NAME', 'MODEL_VERSION', 'GPU_MEMORY_FRACTION'];
+    const reserved = ['TEMP', 'LOG_LOCATION', 'METRICS_LOCATION', 'MODEL_NAME', 'MODEL_VERSION', 'GPU_MEMORY_FRACTION', 'PIP_INDEX_URL', 'PIP_NO_CACHE_DIR', 'PIP_DISABLE_PIP_VERSION_CHECK'];
     for (const [key, value] of Object.entries(props.env ?? {})) {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) fail('InvalidEnv', `'env' name "${key}" must be a valid environment variable name`);
       if (reserved.includes(key)) fail('InvalidEnv', `'env' must not set ${key}, which TorchServeService sets itself`);
