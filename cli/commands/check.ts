@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { OutputFolderReport, ServingRepository, TreeDifference } from '../../lib/repository';
@@ -30,7 +31,9 @@ export function registerCheck(program: Command): void {
 
       ok.push(`${repository.display(repository.paths.fleetFile)}${report.registry ? ` and ${repository.display(repository.paths.registryFile)}` : ''}: valid (${report.models.length} ${report.models.length === 1 ? 'model' : 'models'}, environments ${report.environments.join(', ')})`);
       const stale = staleness(report.freshness, outdir);
-      if (stale.length > 0) {
+      if (!fs.existsSync(repository.paths.outdir)) {
+        problems.push(`${outdir}/ does not exist; run "npm run synth" (or "model-serving synth") and commit ${outdir}/`);
+      } else if (stale.length > 0) {
         problems.push(`${outdir}/ is not what the fleet file synthesizes; run "npm run synth" (or "model-serving synth") and commit ${outdir}/:`, ...stale);
       } else {
         ok.push(`${outdir}/ is fresh`);

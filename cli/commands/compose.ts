@@ -57,7 +57,7 @@ export function registerCompose(program: Command): void {
         buildContext: path.relative(composeDir, path.resolve(path.dirname(repository.paths.fleetFile))) || '.',
         fleet,
         environment,
-        releases: repository.releases(source)[environment],
+        releases: repository.releases(source, repository.loadRegistry())[environment],
         gpu: options.gpu,
         model: options.model,
         image: options.image,

@@ -313,8 +313,10 @@ function initRegistry(repository: ServingRepository, reason: string): void {
     for (const name of Object.keys(fleet.config.environments)) edits.push({ path: ['environments', name, 'versions', model.name], value: version });
   });
   const plan = refusing(() => repository.plan({ registry, fleetText: editYamlText(fleet.text, edits) }), note);
-  if (plan.diff.changes.length > 0) {
-    throw new CliError(`the registry would change what runs (${plan.diff.changes.length} objects); this is a bug in "model init", please report it\n${note}`);
+  // What runs must not change: the output with the registry is the output without it.
+  const unchanged = refusing(() => repository.plan({ registry: null }), note);
+  if (JSON.stringify(plan.diff.changes) !== JSON.stringify(unchanged.diff.changes)) {
+    throw new CliError(`the registry would change what runs; this is a bug in "model init", please report it\n${note}`);
   }
   plan.apply();
   const models = Object.keys(registry.models);

@@ -29,8 +29,8 @@ export interface PlannedChange {
 export interface RepositoryChange {
   /** The fleet file's new text. @default - as it is */
   readonly fleetText?: string;
-  /** The registry's new contents. @default - as it is */
-  readonly registry?: ModelRegistry;
+  /** The registry's new contents; `null` previews the fleet without a registry (nothing is written then). @default - as it is */
+  readonly registry?: ModelRegistry | null;
 }
 
 /** Everything `check` found, grouped by what to do about it. */
@@ -98,7 +98,7 @@ export class ServingRepository {
   }
 
   /** Which version of each model each environment runs, with every located problem. Throws `FleetConfigError`. */
-  public releases(fleet: FleetSource = this.loadFleet(), registry: RegistryFile | undefined = this.loadRegistry()): DeployedReleases {
+  public releases(fleet: FleetSource, registry: RegistryFile | undefined): DeployedReleases {
     return resolveReleases({
       fleet: fleet.config,
       fleetFile: this.display(fleet.file),
@@ -126,11 +126,12 @@ export class ServingRepository {
    */
   public plan(change: RepositoryChange): PlannedChange {
     const current = this.loadFleet();
-    const currentRegistry = this.loadRegistry();
+    // A change that brings a registry may create it (model init), even where one was named.
+    const currentRegistry = change.registry !== undefined && !fs.existsSync(this.paths.registryFile) ? undefined : this.loadRegistry();
     const fleet = change.fleetText === undefined ? current : parseFleetSource(change.fleetText, this.display(this.paths.fleetFile));
     const registryFile: RegistryFile | undefined = change.registry === undefined
       ? currentRegistry
-      : { file: this.paths.registryFile, registry: change.registry, text: currentRegistry?.text, locate: currentRegistry?.locate };
+      : change.registry === null ? undefined : { file: this.paths.registryFile, registry: change.registry, text: currentRegistry?.text, locate: currentRegistry?.locate };
     this.releases(fleet, registryFile);
 
     const preview = fs.mkdtempSync(path.join(os.tmpdir(), 'model-serving-plan-'));
@@ -144,13 +145,15 @@ export class ServingRepository {
       fs.rmSync(preview, { recursive: true, force: true });
     }
     const fleetChanged = change.fleetText !== undefined && change.fleetText !== current.text;
-    const registryChanged = change.registry !== undefined;
+    const registryChanged = change.registry !== undefined && change.registry !== null;
+    if (change.registry === null && currentRegistry !== undefined) throw new RegistryError('a preview without the registry is only for a repository that has none');
     return {
       diff,
       fleetChanged,
       registryChanged,
       apply: () => {
         if (registryChanged) {
+          fs.mkdirSync(path.dirname(path.resolve(this.paths.registryFile)), { recursive: true });
           writeRegistryFile(this.paths.registryFile, change.registry as ModelRegistry, { expectedText: currentRegistry?.text ?? null });
         }
         if (fleetChanged) {
