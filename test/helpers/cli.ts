@@ -17,3 +17,4 @@ export function runCli(args: string[], options: { cwd?: string; env?: Record<str
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
+
