@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { REGISTRY_FLEET, fixtureWorkspace, readTree } from './helpers/app';
 import { runCli } from './helpers/cli';
+import { changedLines } from './helpers/text';
 
 const MAR = (model: string, version: string) => `s3://betterprompts-models/${model}/${version}/${model}.mar`;
 
@@ -24,20 +25,6 @@ function cli(dir: string, args: string[]) {
   return run;
 }
 
-/** The lines of `after` that differ from `before`, as a unified diff would show them (equal line counts around the change). */
-function changedLines(before: string, after: string): { removed: string[]; added: string[] } {
-  const a = before.split('\n');
-  const b = after.split('\n');
-  let start = 0;
-  while (start < a.length && a[start] === b[start]) start++;
-  let endA = a.length;
-  let endB = b.length;
-  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
-    endA--;
-    endB--;
-  }
-  return { removed: a.slice(start, endA), added: b.slice(start, endB) };
-}
 
 describe('model-serving deploy <environment> <version> <strategy>', () => {
   let dir: string;

@@ -2,21 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { YamlEditError, editYamlText } from '../lib/private/yaml-edit';
+import { changedLines } from './helpers/text';
 
-/** The lines of `after` that are not in `before`, and the lines of `before` that are gone. */
-function lineDiff(before: string, after: string): { added: string[]; removed: string[] } {
-  const a = before.split('\n');
-  const b = after.split('\n');
-  let start = 0;
-  while (start < a.length && start < b.length && a[start] === b[start]) start++;
-  let endA = a.length;
-  let endB = b.length;
-  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
-    endA--;
-    endB--;
-  }
-  return { removed: a.slice(start, endA), added: b.slice(start, endB) };
-}
 
 const FLEET = `# The fleet
 name: demo                          # the fleet's name
@@ -41,7 +28,7 @@ environments:
 describe('editYamlText', () => {
   it('replaces one value and keeps its trailing comment in its column', () => {
     const out = editYamlText(FLEET, [{ path: ['environments', 'staging', 'versions', 'intent_classifier'], value: '1.10.0' }]);
-    expect(lineDiff(FLEET, out)).toEqual({
+    expect(changedLines(FLEET, out)).toEqual({
       removed: ['      intent_classifier: 1.0.0      # pinned by deploy'],
       added: ['      intent_classifier: 1.10.0     # pinned by deploy'],
     });
@@ -60,18 +47,18 @@ describe('editYamlText', () => {
 
   it('inserts into an environment that is followed by another one, before the blank line', () => {
     const out = editYamlText(FLEET, [{ path: ['environments', 'staging', 'strategy', 'models', 'intent_classifier'], value: 'canary' }]);
-    expect(lineDiff(FLEET, out)).toEqual({ removed: [], added: ['    strategy:', '      models:', '        intent_classifier: canary'] });
+    expect(changedLines(FLEET, out)).toEqual({ removed: [], added: ['    strategy:', '      models:', '        intent_classifier: canary'] });
     expect(out).toContain('        intent_classifier: canary\n\n  production:');
   });
 
   it('adds to a flow mapping in flow style', () => {
     const out = editYamlText(FLEET, [{ path: ['environments', 'staging', 'gateway', 'className'], value: 'nginx' }]);
-    expect(lineDiff(FLEET, out).added).toEqual(['    gateway: { kind: nginx, host: a.example.com, className: nginx }']);
+    expect(changedLines(FLEET, out).added).toEqual(['    gateway: { kind: nginx, host: a.example.com, className: nginx }']);
   });
 
   it('deletes a key with the comment lines directly above it', () => {
     const out = editYamlText(FLEET, [{ path: ['environments', 'production', 'autoscaling'], delete: true }]);
-    expect(lineDiff(FLEET, out)).toEqual({ removed: ['    # the last key of production', '    autoscaling:', '      maxReplicas: 8', '      # minReplicas: 2'], added: [] });
+    expect(changedLines(FLEET, out)).toEqual({ removed: ['    # the last key of production', '    autoscaling:', '      maxReplicas: 8', '      # minReplicas: 2'], added: [] });
   });
 
   it('refuses to set a scalar over a mapping', () => {
@@ -106,7 +93,7 @@ describe('editYamlText', () => {
         expect(error).toBeInstanceOf(YamlEditError);
         return;
       }
-      const { removed, added } = lineDiff(text, out);
+      const { removed, added } = changedLines(text, out);
       expect(removed.length).toBeLessThanOrEqual(1);
       expect(added.length).toBeLessThanOrEqual(path.length);
     }), { seed: 20261202, numRuns: 300 });
