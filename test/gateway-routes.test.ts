@@ -3,7 +3,7 @@ import { Chart, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { FleetConfigError, parseFleet } from '../lib/fleet';
-import { GatewayApiImplementation, GatewayKind, GatewayRoute } from '../lib/gateway';
+import { GatewayApiImplementation, GatewayRoute, Gateways } from '../lib/gateway';
 import { ModelArchive, TorchServeService } from '../lib/torchserve';
 import { synthToTemp } from './helpers/app';
 import { fleetWithGateway } from './helpers/fleets';
@@ -194,12 +194,12 @@ describe('gateway features a gateway cannot do', () => {
       modelName: 'm', modelVersion: '1.0.0', modelArchive: ModelArchive.fromS3('s3://bucket/m.mar'), handler: 'h.py',
       image: 'pytorch/torchserve:0.12.0-gpu', cpu: '1', memory: '4Gi', namespace: 'ml',
     });
-    expect(() => new GatewayRoute(chart, 'route', { kind: GatewayKind.TRAEFIK, service, host: HOST, tlsSecretName: 'tls', cacheGetResponses: true }))
+    expect(() => new GatewayRoute(chart, 'route', { gateway: Gateways.traefik, service, host: HOST, tlsSecretName: 'tls', cacheGetResponses: true }))
       .toThrow('[GatewayRoute.UnsupportedFeature] prod/route: gateway "traefik" does not support response caching: Traefik Proxy (OSS) has no response cache');
     expect(() => new GatewayRoute(chart, 'route2', {
-      kind: GatewayKind.GATEWAY_API, implementation: GatewayApiImplementation.ENVOY_GATEWAY, gatewayName: 'gw', service, host: HOST, tlsSecretName: 'tls', rateLimitPerSecond: 5,
+      gateway: Gateways.gatewayApi(GatewayApiImplementation.ENVOY_GATEWAY), gatewayName: 'gw', service, host: HOST, tlsSecretName: 'tls', rateLimitPerSecond: 5,
     })).toThrow('[GatewayRoute.UnsupportedFeature] prod/route2: gateway "gateway-api (envoy-gateway)" does not support rate limiting');
-    expect(() => new GatewayRoute(chart, 'route3', { kind: GatewayKind.NGINX, service, host: HOST, tlsSecretName: 'tls', managementHost: MANAGEMENT_HOST }))
+    expect(() => new GatewayRoute(chart, 'route3', { gateway: Gateways.nginx, service, host: HOST, tlsSecretName: 'tls', managementHost: MANAGEMENT_HOST }))
       .toThrow("[GatewayRoute.MissingAllowList] prod/route3: 'managementAllowFrom' must list at least one CIDR");
   });
 });

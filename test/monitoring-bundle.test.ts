@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Chart, Duration, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { GatewayApiImplementation, GatewayKind, GatewayRoute } from '../lib/gateway';
+import { GatewayApiImplementation, GatewayRoute, Gateways } from '../lib/gateway';
 import { GpuMetrics, MonitoringBundle, TroubleshootingAnchor, type MonitoringBundleProps } from '../lib/monitoring';
 import { ModelArchive, TorchServeService } from '../lib/torchserve';
 import { ManifestValidator, formatIssue } from '../lib/validation';
@@ -26,7 +26,7 @@ function synth(props: Partial<MonitoringBundleProps> = {}, implementation = Gate
     namespace: 'ml',
     partOf: 'betterprompts',
   });
-  const route = new GatewayRoute(chart, 'route', { kind: GatewayKind.GATEWAY_API, implementation, gatewayName: 'gw', service, host: 'api.example.com', tlsSecretName: 'tls' });
+  const route = new GatewayRoute(chart, 'route', { gateway: Gateways.gatewayApi(implementation), gatewayName: 'gw', service, host: 'api.example.com', tlsSecretName: 'tls' });
   const bundle = new MonitoringBundle(chart, 'monitoring', { service, route, runbookBaseUrl: RUNBOOK_BASE_URL, environment: 'production', ...props });
   const objects = Testing.synth(chart) as any[];
   const get = (kind: string, name?: string) => objects.find((o) => o.kind === kind && (name === undefined || o.metadata.name === name));

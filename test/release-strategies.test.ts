@@ -169,7 +169,7 @@ describe('release strategy errors', () => {
     }, RELEASE_FIXTURE_FLEET);
     expect(errorOf(noGateway)).toContain('environments.staging.strategy.type: got "canary"; needs a gateway');
     const ngf = fleetText({ kind: 'gateway-api', implementation: 'nginx-gateway-fabric', host: 'api.example.com', tls }, { type: 'blue-green' });
-    expect(errorOf(ngf)).toContain('needs per-route request metrics for its analysis, which gateway-api (nginx-gateway-fabric) does not export');
+    expect(errorOf(ngf)).toContain('environments.staging.strategy.type: got "blue-green"; gateway "gateway-api (nginx-gateway-fabric)" cannot release by blue-green: NGINX Gateway Fabric exports no per-route request metrics (only with NGINX Plus)');
   });
 
   it('refuses a Kong or Envoy Gateway canary without monitoring, whose ServiceMonitor the canary gates read', () => {

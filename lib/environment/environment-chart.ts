@@ -2,7 +2,7 @@ import { Chart, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
 import { type EnvironmentConfig, type FleetConfig, type GatewayConfig, modelReleaseType } from '../fleet';
-import { GatewayApiImplementation, GatewayFrontend, GatewayKind, GatewayRoute, IssuerKind } from '../gateway';
+import { GatewayFrontend, GatewayKind, type GatewayProvider, GatewayRoute, IssuerKind, findGatewayProvider } from '../gateway';
 import { ModelNetworkPolicy, NamespaceGuardrails } from '../isolation';
 import { parseQuantity } from '../private/quantity';
 import { LABEL_COMPONENT, LABEL_MANAGED_BY, LABEL_PART_OF, MANAGED_BY } from '../private/labels';
@@ -21,20 +21,11 @@ const QUOTA_SPARE_PODS = 4;
 const QUOTA_SPARE_CPU = 4;
 const QUOTA_SPARE_MEMORY_BYTES = 8 * 2 ** 30;
 
-/** Where each gateway's proxies usually run; `network.gatewayNamespaces` overrides it. */
-function defaultGatewayNamespace(gateway: GatewayConfig): string {
-  switch (gateway.kind) {
-    case GatewayKind.NGINX: return 'ingress-nginx';
-    case GatewayKind.KONG: return 'kong';
-    case GatewayKind.TRAEFIK: return 'traefik';
-    default:
-      switch (gateway.implementation) {
-        case GatewayApiImplementation.TRAEFIK: return 'traefik';
-        case GatewayApiImplementation.ENVOY_GATEWAY: return 'envoy-gateway-system';
-        case GatewayApiImplementation.NGINX_GATEWAY_FABRIC: return 'nginx-gateway';
-        default: return 'kong';
-      }
-  }
+/** The gateway's provider; the fleet schema admits only gateways that have one. */
+function providerOf(gateway: GatewayConfig): GatewayProvider {
+  const provider = findGatewayProvider(gateway.kind, gateway.implementation);
+  if (provider === undefined) throw new Error(`no gateway provider for ${gateway.kind}${gateway.implementation ? ` (${gateway.implementation})` : ''}`);
+  return provider;
 }
 
 /** Where the environment's GPU metrics come from (monitoring.gpuMetrics; DCGM by default). */
@@ -53,15 +44,13 @@ function releaseStrategy(config: EnvironmentConfig['strategy'], type: Environmen
 }
 
 /**
- * The gateway as rendered. A Kong Ingress cannot carry canary weights, and Argo Rollouts shifts
- * Kong traffic through HTTPRoutes (its Gateway API plugin), so a Kong canary is served by Kong's
- * Gateway API support: the same plugins, on a Gateway of class "kong".
+ * The gateway as rendered: a gateway that cannot carry canary weights itself (a Kong Ingress)
+ * hands the environment to the provider that serves its canaries when a model here releases by
+ * canary, since all models share the environment's gateway.
  */
-function gatewayFor(gateway: GatewayConfig, strategies: Iterable<ReleaseStrategy>): GatewayConfig {
-  if (gateway.kind === GatewayKind.KONG && [...strategies].some((s) => s.type === ReleaseType.CANARY)) {
-    return { ...gateway, kind: GatewayKind.GATEWAY_API, implementation: GatewayApiImplementation.KONG, className: gateway.className ?? 'kong' };
-  }
-  return gateway;
+function renderedProvider(gateway: GatewayConfig, strategies: Iterable<ReleaseStrategy>): GatewayProvider {
+  const provider = providerOf(gateway);
+  return provider.canaryProvider && [...strategies].some((s) => s.type === ReleaseType.CANARY) ? provider.canaryProvider : provider;
 }
 
 /** Properties of an {@link EnvironmentChart}. */
@@ -189,7 +178,7 @@ export class EnvironmentChart extends Chart {
     }
     this.services = services;
     for (const service of services.values()) cache?.allowFrom(service);
-    this.routes = env.gateway ? this.addGateway(props.fleet.name, env.namespace, gatewayFor(env.gateway, strategies.values()), strategies) : new Map();
+    this.routes = env.gateway ? this.addGateway(props.fleet.name, env.namespace, env.gateway, renderedProvider(env.gateway, strategies.values()), strategies) : new Map();
 
     const gpuMetrics = gpuMetricsOf(env);
     const autoscalers = new Map<string, GpuAutoscaler>();
@@ -277,7 +266,7 @@ export class EnvironmentChart extends Chart {
       });
     }
 
-    const gatewayNamespaces = env.network.gatewayNamespaces ?? [defaultGatewayNamespace(env.gateway as GatewayConfig)];
+    const gatewayNamespaces = env.network.gatewayNamespaces ?? [providerOf(env.gateway as GatewayConfig).defaultNamespace];
     const policies = new Map<string, ModelNetworkPolicy>();
     for (const service of this.services.values()) {
       policies.set(service.modelName, new ModelNetworkPolicy(this, `${service.name}-network-policy`, {
@@ -328,16 +317,18 @@ export class EnvironmentChart extends Chart {
     });
   }
 
-  private addGateway(fleetName: string, namespace: string, gateway: GatewayConfig, strategies: ReadonlyMap<string, ReleaseStrategy>): Map<string, GatewayRoute> {
+  private addGateway(fleetName: string, namespace: string, gateway: GatewayConfig, provider: GatewayProvider, strategies: ReadonlyMap<string, ReleaseStrategy>): Map<string, GatewayRoute> {
+    // className names the GatewayClass of a Gateway API gateway, else the IngressClass; a Kong
+    // Ingress served through Kong's Gateway API support keeps its class for the Gateway.
+    const rendersGateway = provider.kind === GatewayKind.GATEWAY_API;
     const frontend = new GatewayFrontend(this, 'Gateway', {
-      kind: gateway.kind as GatewayKind,
-      implementation: gateway.implementation,
+      gateway: provider,
       name: fleetName,
       namespace,
       hosts: [gateway.host, ...(gateway.management ? [gateway.management.host] : [])],
       tlsIssuerName: gateway.tls.issuer,
       tlsIssuerKind: gateway.tls.issuerKind as IssuerKind,
-      gatewayClassName: gateway.kind === 'gateway-api' ? gateway.className : undefined,
+      gatewayClassName: rendersGateway ? gateway.className : undefined,
       jwtCredentialSecrets: gateway.jwt?.credentialSecrets,
       labels: { [LABEL_COMPONENT]: 'gateway' },
     });
@@ -345,10 +336,9 @@ export class EnvironmentChart extends Chart {
     // All models share the host; /ping can go to one of them, the first in the fleet file.
     [...this.services.values()].forEach((service, index) => {
       routes.set(service.modelName, new GatewayRoute(this, `${service.name}-route`, {
-        kind: gateway.kind as GatewayKind,
-        implementation: gateway.implementation,
+        gateway: provider,
         gatewayName: frontend.gatewayName,
-        className: gateway.kind === 'gateway-api' ? undefined : gateway.className,
+        className: rendersGateway ? undefined : gateway.className,
         service,
         host: gateway.host,
         tlsSecretName: frontend.tlsSecretName,

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { GatewayApiImplementation, GatewayFeature, GatewayKind, gatewayLabel, unsupportedReason } from '../gateway/gateway-kind';
+import { GatewayApiImplementation, GatewayFeature, GatewayKind } from '../gateway/gateway-kind';
+import { CanaryGateSource, JwtVerification } from '../gateway/gateway-provider';
+import { GATEWAY_API_IMPLEMENTATIONS, findGatewayProvider } from '../gateway/providers';
 import { RedisEvictionPolicy } from '../cache/redis-cache';
 import { BackupStorageClass } from '../operations/model-store-backup';
 import { cidrProblem } from '../private/cidr';
@@ -186,32 +188,35 @@ const gatewaySchema = z
   .superRefine((gateway, ctx) => {
     const isGatewayApi = gateway.kind === GatewayKind.GATEWAY_API;
     if (isGatewayApi && !gateway.implementation) {
-      ctx.addIssue({ code: 'custom', path: ['implementation'], message: `is required for gateway-api; one of: ${Object.values(GatewayApiImplementation).join(', ')}` });
+      ctx.addIssue({ code: 'custom', path: ['implementation'], message: `is required for gateway-api; one of: ${GATEWAY_API_IMPLEMENTATIONS.join(', ')}` });
       return;
     }
     if (!isGatewayApi && gateway.implementation) {
       ctx.addIssue({ code: 'custom', path: ['implementation'], message: `applies only to kind gateway-api, not ${gateway.kind}` });
+      return;
     }
-    const label = gatewayLabel(gateway.kind, gateway.implementation);
-    const asked: [GatewayFeature, string, boolean][] = [
-      [GatewayFeature.JWT, 'jwt', gateway.jwt !== undefined],
-      [GatewayFeature.RATE_LIMIT, 'rateLimit', gateway.rateLimit !== undefined],
-      [GatewayFeature.CACHE, 'cache', gateway.cache],
-      [GatewayFeature.MANAGEMENT_ALLOW_LIST, 'management', gateway.management !== undefined],
+    const provider = findGatewayProvider(gateway.kind, gateway.implementation);
+    if (provider === undefined) return; // the enums admit only gateways with a provider
+    // The gateway's provider says what it can do; the fleet file reports it at the line asked.
+    const asked: [GatewayFeature, (string | number)[], boolean][] = [
+      [GatewayFeature.JWT, ['jwt'], gateway.jwt !== undefined],
+      [GatewayFeature.RATE_LIMIT, ['rateLimit'], gateway.rateLimit !== undefined],
+      [GatewayFeature.RATE_LIMIT_BURST, ['rateLimit', 'burst'], gateway.rateLimit?.burst !== undefined],
+      [GatewayFeature.CACHE, ['cache'], gateway.cache],
+      [GatewayFeature.MANAGEMENT_ALLOW_LIST, ['management'], gateway.management !== undefined],
     ];
-    for (const [feature, key, wanted] of asked) {
-      const reason = wanted ? unsupportedReason(feature, gateway.kind, gateway.implementation) : undefined;
-      if (reason) ctx.addIssue({ code: 'custom', path: [key], message: `gateway "${label}" cannot do this: ${reason}` });
+    for (const [feature, path, wanted] of asked) {
+      const reason = wanted ? provider.unsupported(feature) : undefined;
+      if (reason) ctx.addIssue({ code: 'custom', path, message: `gateway "${provider.label}" cannot do this: ${reason}` });
     }
-    const kong = gateway.kind === GatewayKind.KONG || gateway.implementation === GatewayApiImplementation.KONG;
-    if (gateway.jwt && kong && !gateway.jwt.credentialSecrets) {
-      ctx.addIssue({ code: 'custom', path: ['jwt', 'credentialSecrets'], message: `is required for gateway "${label}": name the Secrets holding the consumers' JWT credentials` });
+    if (gateway.jwt && provider.jwtVerification === JwtVerification.CONSUMER_CREDENTIALS && !gateway.jwt.credentialSecrets) {
+      ctx.addIssue({ code: 'custom', path: ['jwt', 'credentialSecrets'], message: `is required for gateway "${provider.label}": name the Secrets holding the consumers' JWT credentials` });
     }
-    if (gateway.jwt && !kong && !gateway.jwt.authUrl && !unsupportedReason(GatewayFeature.JWT, gateway.kind, gateway.implementation)) {
-      ctx.addIssue({ code: 'custom', path: ['jwt', 'authUrl'], message: `is required for gateway "${label}", which delegates token checks to a verifier` });
+    if (gateway.jwt?.credentialSecrets && provider.jwtVerification === JwtVerification.VERIFIER) {
+      ctx.addIssue({ code: 'custom', path: ['jwt', 'credentialSecrets'], message: `applies only to gateways that check JWTs against consumer credentials (kong); gateway "${provider.label}" asks the verifier in jwt.authUrl` });
     }
-    if (gateway.rateLimit?.burst !== undefined && kong) {
-      ctx.addIssue({ code: 'custom', path: ['rateLimit', 'burst'], message: `gateway "${label}" cannot do this: Kong's rate-limiting plugin counts fixed one-second windows; remove burst` });
+    if (gateway.jwt && provider.jwtVerification === JwtVerification.VERIFIER && !gateway.jwt.authUrl) {
+      ctx.addIssue({ code: 'custom', path: ['jwt', 'authUrl'], message: `is required for gateway "${provider.label}", which delegates token checks to a verifier` });
     }
     if (gateway.management && gateway.management.host === gateway.host) {
       ctx.addIssue({ code: 'custom', path: ['management', 'host'], message: 'must differ from the public host, so the management API has its own certificate name and routes' });
@@ -500,20 +505,21 @@ export const fleetSchema = z
             input: type,
             message: `needs a gateway: the gateway splits ${type} traffic and its request metrics gate each step; add environments.${name}.gateway or use rolling`,
           });
-        } else if (env.gateway.implementation === GatewayApiImplementation.NGINX_GATEWAY_FABRIC) {
-          ctx.addIssue({
-            code: 'custom',
-            path,
-            input: type,
-            message: 'needs per-route request metrics for its analysis, which gateway-api (nginx-gateway-fabric) does not export (NGINX Plus only); use rolling, or another implementation',
-          });
-        } else if (type === 'canary' && !env.monitoring && canaryNeedsPodMetrics(env.gateway)) {
-          ctx.addIssue({
-            code: 'custom',
-            path,
-            input: type,
-            message: `needs environments.${name}.monitoring: gateway "${gatewayLabel(env.gateway.kind, env.gateway.kind === GatewayKind.KONG ? GatewayApiImplementation.KONG : env.gateway.implementation)}" reports stable and canary requests together, so the canary gates read TorchServe's metrics of the new pods, which the monitoring ServiceMonitor scrapes`,
-          });
+        } else {
+          const provider = findGatewayProvider(env.gateway.kind, env.gateway.implementation);
+          // A gateway whose canaries another provider serves is judged as that one.
+          const serving = type === 'canary' ? provider?.canaryProvider ?? provider : provider;
+          const reason = serving?.unsupported(type === 'canary' ? GatewayFeature.CANARY : GatewayFeature.BLUE_GREEN);
+          if (reason) {
+            ctx.addIssue({ code: 'custom', path, input: type, message: `gateway "${serving?.label}" cannot release by ${type}: ${reason}; use rolling, or another gateway` });
+          } else if (type === 'canary' && !env.monitoring && serving?.canaryGates === CanaryGateSource.POD_METRICS) {
+            ctx.addIssue({
+              code: 'custom',
+              path,
+              input: type,
+              message: `needs environments.${name}.monitoring: gateway "${serving.label}" reports stable and canary requests together, so the canary gates read TorchServe's metrics of the new pods, which the monitoring ServiceMonitor scrapes`,
+            });
+          }
         }
       }
       const scaling = env.autoscaling;
@@ -533,8 +539,9 @@ export const fleetSchema = z
       if (env.monitoring && env.monitoring.requestAlerts && !env.gateway) {
         ctx.addIssue({ code: 'custom', path: ['environments', name, 'monitoring', 'requestAlerts'], message: 'latency and error alerts come from the gateway; this environment has none, so set requestAlerts: false' });
       }
-      if (env.monitoring?.requestAlerts && env.gateway?.kind === 'gateway-api' && env.gateway.implementation === 'nginx-gateway-fabric') {
-        ctx.addIssue({ code: 'custom', path: ['environments', name, 'monitoring', 'requestAlerts'], message: 'NGINX Gateway Fabric exports no per-route request metrics (only with NGINX Plus); set requestAlerts: false to go without latency and error alerts' });
+      const noRequestMetrics = env.gateway ? findGatewayProvider(env.gateway.kind, env.gateway.implementation)?.unsupported(GatewayFeature.REQUEST_METRICS) : undefined;
+      if (env.monitoring?.requestAlerts && noRequestMetrics) {
+        ctx.addIssue({ code: 'custom', path: ['environments', name, 'monitoring', 'requestAlerts'], message: `${noRequestMetrics}; set requestAlerts: false to go without latency and error alerts` });
       }
       if (!env.gateway && !env.network.gatewayNamespaces) {
         ctx.addIssue({
@@ -545,16 +552,6 @@ export const fleetSchema = z
       }
     }
   });
-
-/**
- * Whether a canary on `gateway` is judged by TorchServe's pod metrics: Kong (a `kong` canary is
- * served through Kong's Gateway API support) and Envoy Gateway put stable and canary in one
- * upstream, so their series cannot tell the canary's requests apart.
- */
-function canaryNeedsPodMetrics(gateway: { kind: GatewayKind; implementation?: GatewayApiImplementation }): boolean {
-  return gateway.kind === GatewayKind.KONG
-    || (gateway.kind === GatewayKind.GATEWAY_API && (gateway.implementation === GatewayApiImplementation.KONG || gateway.implementation === GatewayApiImplementation.ENVOY_GATEWAY));
-}
 
 /** The servingImages entry a model runs when it names none. */
 export const DEFAULT_SERVING_IMAGE = 'default';

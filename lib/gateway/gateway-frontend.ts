@@ -1,15 +1,8 @@
 import { Construct } from 'constructs';
 import { Certificate } from '../../imports/certificate-cert-manager.io';
-import { Gateway, GatewaySpecListenersAllowedRoutesNamespacesFrom, GatewaySpecListenersTlsMode } from '../../imports/gateway-gateway.networking.k8s.io';
-import {
-  HttpRoute, HttpRouteSpecRulesFiltersRequestRedirectScheme, HttpRouteSpecRulesFiltersRequestRedirectStatusCode, HttpRouteSpecRulesFiltersType,
-} from '../../imports/httproute-gateway.networking.k8s.io';
-import { KongConsumer } from '../../imports/kongconsumer-configuration.konghq.com';
-import { IngressRoute, IngressRouteSpecRoutesKind, IngressRouteSpecRoutesServicesKind, Middleware } from '../../imports/traefik.io';
-import { HTTP_LISTENER, HTTPS_LISTENER } from '../private/gateway/gateway-api-routes';
 import { DNS_LABEL_PATTERN } from '../private/names';
 import { ValidationError } from '../private/validation-error';
-import { GatewayApiImplementation, GatewayKind } from './gateway-kind';
+import { type GatewayProvider, JwtVerification } from './gateway-provider';
 
 /** The cert-manager issuer kinds. */
 export enum IssuerKind {
@@ -19,7 +12,8 @@ export enum IssuerKind {
 
 /** Properties of a {@link GatewayFrontend}. */
 export interface GatewayFrontendProps {
-  readonly kind: GatewayKind;
+  /** The environment's gateway, e.g. `Gateways.gatewayApi(GatewayApiImplementation.KONG)`. */
+  readonly gateway: GatewayProvider;
   /** Prefix of the object names, e.g. the fleet name. */
   readonly name: string;
   readonly namespace: string;
@@ -29,26 +23,18 @@ export interface GatewayFrontendProps {
   readonly tlsIssuerName: string;
   /** @default IssuerKind.CLUSTER_ISSUER */
   readonly tlsIssuerKind?: IssuerKind;
-  /** For `gateway-api`: the controller implementing it. @default - required for gateway-api */
-  readonly implementation?: GatewayApiImplementation;
-  /** For `gateway-api`: the GatewayClass. @default - the implementation's usual class: kong, traefik, eg, nginx */
+  /** For a Gateway API gateway: the GatewayClass. @default - the implementation's usual class: kong, traefik, eg, nginx */
   readonly gatewayClassName?: string;
   /**
-   * For Kong JWT: Secrets (created outside this repository, labelled `konghq.com/credential: jwt`)
-   * holding the consumers' JWT credentials. Only names are referenced; no secret is written.
+   * For gateways that verify JWTs against consumer credentials (Kong): Secrets (created outside
+   * this repository, labelled `konghq.com/credential: jwt`) holding them. Only names are
+   * referenced; no secret is written.
    * @default - no consumer
    */
   readonly jwtCredentialSecrets?: string[];
   /** @default {} */
   readonly labels?: Record<string, string>;
 }
-
-const DEFAULT_GATEWAY_CLASS: Record<GatewayApiImplementation, string> = {
-  [GatewayApiImplementation.KONG]: 'kong',
-  [GatewayApiImplementation.TRAEFIK]: 'traefik',
-  [GatewayApiImplementation.ENVOY_GATEWAY]: 'eg',
-  [GatewayApiImplementation.NGINX_GATEWAY_FABRIC]: 'nginx',
-};
 
 /**
  * What an environment's gateway needs once, whatever the number of models: a cert-manager
@@ -58,7 +44,7 @@ const DEFAULT_GATEWAY_CLASS: Record<GatewayApiImplementation, string> = {
 export class GatewayFrontend extends Construct {
   /** The Secret the Certificate writes, for the routes' TLS. */
   public readonly tlsSecretName: string;
-  /** For `gateway-api`: the Gateway routes attach to. */
+  /** For a Gateway API gateway: the Gateway routes attach to. */
   public readonly gatewayName?: string;
 
   constructor(scope: Construct, id: string, props: GatewayFrontendProps) {
@@ -85,75 +71,19 @@ export class GatewayFrontend extends Construct {
       },
     });
 
-    if (props.jwtCredentialSecrets && props.jwtCredentialSecrets.length > 0) {
-      new KongConsumer(this, 'JwtConsumer', {
-        metadata: { ...metadata(`${props.name}-api`), annotations: { 'kubernetes.io/ingress.class': 'kong' } },
-        username: `${props.name}-api`,
-        credentials: [...props.jwtCredentialSecrets],
-      });
+    if (props.jwtCredentialSecrets && props.jwtCredentialSecrets.length > 0 && props.gateway.jwtVerification !== JwtVerification.CONSUMER_CREDENTIALS) {
+      throw new ValidationError('GatewayFrontend.UnusedCredentials', `gateway "${props.gateway.label}" does not verify JWTs against consumer credentials; remove 'jwtCredentialSecrets'`, this);
     }
-
-    switch (props.kind) {
-      case GatewayKind.GATEWAY_API: {
-        if (!props.implementation) {
-          throw new ValidationError('GatewayFrontend.MissingImplementation', "gateway-api needs 'implementation'", this);
-        }
-        this.gatewayName = props.name;
-        const sameNamespace = { namespaces: { from: GatewaySpecListenersAllowedRoutesNamespacesFrom.SAME } };
-        new Gateway(this, 'Gateway', {
-          metadata: metadata(props.name),
-          spec: {
-            gatewayClassName: props.gatewayClassName ?? DEFAULT_GATEWAY_CLASS[props.implementation],
-            listeners: [
-              { name: HTTP_LISTENER, protocol: 'HTTP', port: 80, allowedRoutes: sameNamespace },
-              {
-                name: HTTPS_LISTENER,
-                protocol: 'HTTPS',
-                port: 443,
-                tls: { mode: GatewaySpecListenersTlsMode.TERMINATE, certificateRefs: [{ kind: 'Secret', name: this.tlsSecretName }] },
-                allowedRoutes: sameNamespace,
-              },
-            ],
-          },
-        });
-        new HttpRoute(this, 'HttpsRedirect', {
-          metadata: metadata(`${props.name}-https-redirect`),
-          spec: {
-            parentRefs: [{ name: props.name, sectionName: HTTP_LISTENER }],
-            hostnames: hosts,
-            rules: [{
-              filters: [{
-                type: HttpRouteSpecRulesFiltersType.REQUEST_REDIRECT,
-                requestRedirect: { scheme: HttpRouteSpecRulesFiltersRequestRedirectScheme.HTTPS, statusCode: HttpRouteSpecRulesFiltersRequestRedirectStatusCode.VALUE_301 },
-              }],
-            }],
-          },
-        });
-        break;
-      }
-      case GatewayKind.TRAEFIK: {
-        new Middleware(this, 'HttpsRedirectMiddleware', {
-          metadata: metadata(`${props.name}-https-redirect`),
-          spec: { redirectScheme: { scheme: 'https', permanent: true } },
-        });
-        new IngressRoute(this, 'HttpsRedirect', {
-          metadata: metadata(`${props.name}-https-redirect`),
-          spec: {
-            entryPoints: ['web'],
-            routes: [{
-              kind: IngressRouteSpecRoutesKind.RULE,
-              match: hosts.map((h) => `Host(\`${h}\`)`).join(' || '),
-              middlewares: [{ name: `${props.name}-https-redirect` }],
-              // A redirecting route still needs a service; Traefik's internal no-op serves.
-              services: [{ kind: IngressRouteSpecRoutesServicesKind.TRAEFIK_SERVICE, name: 'noop@internal' }],
-            }],
-          },
-        });
-        break;
-      }
-      default:
-        // ingress-nginx (force-ssl-redirect) and Kong (https-redirect-status-code) redirect per Ingress.
-        break;
-    }
+    // The rest is the gateway's own: a Gateway and its redirect, a Traefik redirect, consumers.
+    this.gatewayName = props.gateway.renderFrontend({
+      scope: this,
+      name: props.name,
+      namespace: props.namespace,
+      hosts,
+      tlsSecretName: this.tlsSecretName,
+      labels,
+      gatewayClassName: props.gatewayClassName,
+      jwtCredentialSecrets: props.jwtCredentialSecrets,
+    }).gatewayName;
   }
 }

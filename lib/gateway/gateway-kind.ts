@@ -25,54 +25,32 @@ export enum GatewayApiImplementation {
   NGINX_GATEWAY_FABRIC = 'nginx-gateway-fabric',
 }
 
-/** A capability a route may ask of its gateway. */
+/** A capability a route or a release may ask of its gateway. */
 export enum GatewayFeature {
   JWT = 'jwt',
   RATE_LIMIT = 'rateLimit',
+  /** Requests above the rate in a burst. */
+  RATE_LIMIT_BURST = 'rateLimitBurst',
   CACHE = 'cache',
   MANAGEMENT_ALLOW_LIST = 'management',
+  /** Weighted canary traffic, with gates on request metrics. */
+  CANARY = 'canary',
+  /** A header-routed blue-green preview, with gates on request metrics. */
+  BLUE_GREEN = 'blueGreen',
+  /** Per-route request metrics, for latency and error alerts. */
+  REQUEST_METRICS = 'requestMetrics',
 }
 
 const FEATURE_NAMES: Record<GatewayFeature, string> = {
   [GatewayFeature.JWT]: 'JWT authentication',
   [GatewayFeature.RATE_LIMIT]: 'rate limiting',
+  [GatewayFeature.RATE_LIMIT_BURST]: 'a rate-limit burst',
   [GatewayFeature.CACHE]: 'response caching',
   [GatewayFeature.MANAGEMENT_ALLOW_LIST]: 'client IP allow-list for the management API',
+  [GatewayFeature.CANARY]: 'canary releases',
+  [GatewayFeature.BLUE_GREEN]: 'blue-green releases',
+  [GatewayFeature.REQUEST_METRICS]: 'per-route request metrics',
 };
-
-/** Why a gateway cannot do a feature; `undefined` means it can. */
-const UNSUPPORTED: Record<string, Partial<Record<GatewayFeature, string>>> = {
-  [GatewayKind.NGINX]: {
-    [GatewayFeature.CACHE]: 'ingress-nginx can only cache through configuration snippets, which are disabled by default (allow-snippet-annotations=false) and rated Critical risk',
-  },
-  [GatewayKind.TRAEFIK]: {
-    [GatewayFeature.CACHE]: 'Traefik Proxy (OSS) has no response cache; caching is a Traefik Hub feature',
-  },
-  [GatewayKind.KONG]: {},
-  [`${GatewayKind.GATEWAY_API}/${GatewayApiImplementation.KONG}`]: {},
-  [`${GatewayKind.GATEWAY_API}/${GatewayApiImplementation.TRAEFIK}`]: {
-    [GatewayFeature.CACHE]: 'Traefik Proxy (OSS) has no response cache; caching is a Traefik Hub feature',
-  },
-  ...Object.fromEntries([GatewayApiImplementation.ENVOY_GATEWAY, GatewayApiImplementation.NGINX_GATEWAY_FABRIC].map((impl) => [
-    `${GatewayKind.GATEWAY_API}/${impl}`,
-    Object.fromEntries(Object.values(GatewayFeature).map((feature) => [
-      feature,
-      `the Gateway API standard has no ${feature === GatewayFeature.MANAGEMENT_ALLOW_LIST ? 'client IP allow-list' : FEATURE_NAMES[feature]}, and ${impl}'s own policy resources are not among the CRDs this project validates; use implementation kong or traefik`,
-    ])),
-  ])),
-};
-
-
-/** A readable name for a gateway, e.g. "gateway-api (envoy-gateway)". */
-export function gatewayLabel(kind: GatewayKind, implementation?: GatewayApiImplementation): string {
-  return kind === GatewayKind.GATEWAY_API ? `${kind} (${implementation})` : kind;
-}
-
-/** Why `kind` cannot provide `feature`, or `undefined` when it can. */
-export function unsupportedReason(feature: GatewayFeature, kind: GatewayKind, implementation?: GatewayApiImplementation): string | undefined {
-  const key = kind === GatewayKind.GATEWAY_API ? `${kind}/${implementation}` : kind;
-  return UNSUPPORTED[key]?.[feature];
-}
 
 /** The human name of a feature, for error messages and the README table. */
 export function featureName(feature: GatewayFeature): string {

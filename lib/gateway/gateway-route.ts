@@ -1,30 +1,26 @@
 import { Construct } from 'constructs';
 import { cidrProblem } from '../private/cidr';
-import { renderGatewayApiRoutes } from '../private/gateway/gateway-api-routes';
-import { renderKongRoutes, renderNginxRoutes } from '../private/gateway/ingress-routes';
 import type { BackendService, RouteContext } from '../private/gateway/route-context';
-import { renderTraefikRoutes } from '../private/gateway/traefik-routes';
 import { ValidationError } from '../private/validation-error';
 import type { TorchServeService } from '../torchserve';
-import { GatewayApiImplementation, GatewayFeature, GatewayKind, featureName, gatewayLabel, unsupportedReason } from './gateway-kind';
-import { RequestMetrics } from './request-metrics';
+import { GatewayFeature, GatewayKind } from './gateway-kind';
+import { type GatewayProvider, JwtVerification, unsupportedMessage } from './gateway-provider';
+import type { RequestMetrics } from './request-metrics';
 
 /** A DNS name a route can serve: lowercase labels separated by dots. */
 const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/;
 
 /** Properties of a {@link GatewayRoute}. */
 export interface GatewayRouteProps {
-  /** The gateway that serves the routes. */
-  readonly kind: GatewayKind;
+  /** The gateway that serves the routes, e.g. `Gateways.gatewayApi(GatewayApiImplementation.KONG)`. */
+  readonly gateway: GatewayProvider;
   /** The model deployment to route to. */
   readonly service: TorchServeService;
   /** The public host of the prediction API. */
   readonly host: string;
   /** The TLS Secret for `host` (and `managementHost`), e.g. from {@link GatewayFrontend}. */
   readonly tlsSecretName: string;
-  /** For `gateway-api`: the controller implementing it. @default - required for gateway-api */
-  readonly implementation?: GatewayApiImplementation;
-  /** For `gateway-api`: the Gateway, in the same namespace, to attach to. @default - required for gateway-api */
+  /** For a Gateway API gateway: the Gateway, in the same namespace, to attach to (see {@link GatewayFrontend}). @default - required for gateway-api */
   readonly gatewayName?: string;
   /** The IngressClass (nginx, kong, traefik). @default - "nginx" for nginx, "kong" for kong, the controller's default for traefik */
   readonly className?: string;
@@ -90,9 +86,7 @@ export class GatewayRoute extends Construct {
   /** The prediction route's requests without the blue-green preview's: live traffic. */
   public readonly liveRequestMetrics?: RequestMetrics;
   /** The gateway that serves the routes. */
-  public readonly kind: GatewayKind;
-  /** For `gateway-api`: the controller implementing it. */
-  public readonly implementation?: GatewayApiImplementation;
+  public readonly gateway: GatewayProvider;
   /** The canary Service the prediction route weights against the stable one, if any. */
   public readonly canaryServiceName?: string;
   /** The blue-green preview Service, if any. */
@@ -107,18 +101,21 @@ export class GatewayRoute extends Construct {
     const fail = (code: string, message: string): never => {
       throw new ValidationError(`GatewayRoute.${code}`, message, this);
     };
-    if (props.kind === GatewayKind.GATEWAY_API && (!props.implementation || !props.gatewayName)) {
-      fail('MissingGateway', "gateway-api routes need 'implementation' and 'gatewayName'");
+    const gateway = props.gateway;
+    if (gateway.kind === GatewayKind.GATEWAY_API && !props.gatewayName) {
+      fail('MissingGateway', "Gateway API routes need 'gatewayName', the Gateway to attach to");
     }
-    const label = gatewayLabel(props.kind, props.implementation);
     const requireFeature = (feature: GatewayFeature, asked: boolean): void => {
-      const reason = asked ? unsupportedReason(feature, props.kind, props.implementation) : undefined;
-      if (reason) fail('UnsupportedFeature', `gateway "${label}" does not support ${featureName(feature)}: ${reason}`);
+      const message = asked ? unsupportedMessage(gateway, feature) : undefined;
+      if (message) fail('UnsupportedFeature', message);
     };
     requireFeature(GatewayFeature.JWT, props.requireJwt ?? false);
     requireFeature(GatewayFeature.RATE_LIMIT, props.rateLimitPerSecond !== undefined);
+    requireFeature(GatewayFeature.RATE_LIMIT_BURST, props.rateLimitBurst !== undefined);
     requireFeature(GatewayFeature.CACHE, props.cacheGetResponses ?? false);
     requireFeature(GatewayFeature.MANAGEMENT_ALLOW_LIST, props.managementHost !== undefined);
+    requireFeature(GatewayFeature.CANARY, props.canary ?? false);
+    requireFeature(GatewayFeature.BLUE_GREEN, props.preview ?? false);
 
     for (const [prop, host] of [['host', props.host], ['managementHost', props.managementHost]] as const) {
       if (host !== undefined && !HOSTNAME.test(host)) fail('InvalidHost', `'${prop}' ("${host}") must be a DNS name such as "api.example.com"`);
@@ -134,27 +131,22 @@ export class GatewayRoute extends Construct {
     } else if (props.managementAllowFrom) {
       fail('MissingManagementHost', "'managementAllowFrom' needs 'managementHost'");
     }
-    const usesAuthUrl = !(props.kind === GatewayKind.KONG || props.implementation === GatewayApiImplementation.KONG);
-    if (props.requireJwt && usesAuthUrl && !props.jwtAuthUrl) {
-      fail('MissingJwtAuthUrl', `gateway "${label}" verifies JWTs through an external verifier; set 'jwtAuthUrl'`);
+    if (props.requireJwt && gateway.jwtVerification === JwtVerification.VERIFIER && !props.jwtAuthUrl) {
+      fail('MissingJwtAuthUrl', `gateway "${gateway.label}" verifies JWTs through an external verifier; set 'jwtAuthUrl'`);
     }
     if (props.jwtAuthUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(props.jwtAuthUrl)) {
       fail('InvalidJwtAuthUrl', `'jwtAuthUrl' ("${props.jwtAuthUrl}") must be an http(s) URL`);
     }
     const rate = props.rateLimitPerSecond;
     if (rate !== undefined && (!Number.isInteger(rate) || rate < 1)) fail('InvalidRateLimit', `'rateLimitPerSecond' (${rate}) must be a positive integer`);
-    if (props.rateLimitBurst !== undefined && !usesAuthUrl) {
-      fail('UnsupportedFeature', `gateway "${label}" does not support a rate-limit burst: Kong's rate-limiting plugin counts fixed one-second windows; remove 'rateLimitBurst'`);
-    }
 
-    if (props.canary && props.kind === GatewayKind.KONG) {
-      fail('UnsupportedFeature', 'gateway "kong" (Ingress) cannot carry canary weights: Argo Rollouts shifts Kong traffic through HTTPRoutes; use kind gateway-api with implementation kong');
+    if (props.canary && gateway.canaryProvider) {
+      fail('UnsupportedFeature', `gateway "${gateway.label}" cannot carry canary weights; its canaries are served by gateway "${gateway.canaryProvider.label}": create the route with that gateway`);
     }
     if (props.canary && props.preview) fail('ConflictingReleases', "'canary' and 'preview' belong to different strategies; choose one");
 
     const service = props.service;
-    this.kind = props.kind;
-    this.implementation = props.implementation;
+    this.gateway = gateway;
     this.canaryServiceName = props.canary ? `${service.name}-canary` : undefined;
     this.previewServiceName = props.preview ? `${service.name}-preview` : undefined;
     // These Services are created by the CanaryRollout; their Kong timeouts are copied there.
@@ -187,20 +179,10 @@ export class GatewayRoute extends Construct {
       canary: releaseBackend(this.canaryServiceName),
       preview: releaseBackend(this.previewServiceName),
     };
-    const rendered = (() => {
-      switch (props.kind) {
-        case GatewayKind.NGINX: return renderNginxRoutes(ctx);
-        case GatewayKind.KONG: return renderKongRoutes(ctx);
-        case GatewayKind.TRAEFIK: return renderTraefikRoutes(ctx);
-        case GatewayKind.GATEWAY_API: return renderGatewayApiRoutes(ctx, props.gatewayName as string, props.implementation as GatewayApiImplementation);
-        default: return fail('UnknownGateway', `'kind' ("${String(props.kind)}") must be one of: ${Object.values(GatewayKind).join(', ')}`);
-      }
-    })();
+    const rendered = gateway.renderRoutes(ctx, props.gatewayName);
     this.predictionRouteName = rendered.predictionRoute;
     this.previewRouteName = rendered.previewRoute;
-    const metrics = RequestMetrics.of({
-      kind: props.kind,
-      implementation: props.implementation,
+    const metrics = gateway.requestMetrics({
       namespace: service.namespace,
       serviceName: service.inferenceService.name,
       servicePort: ctx.inference.port,

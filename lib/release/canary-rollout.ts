@@ -1,14 +1,11 @@
 import { ApiObject, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
-import { GatewayKind, type GatewayRoute, type RequestMetrics, gatewayLabel } from '../gateway';
+import type { GatewayRoute, RequestMetrics } from '../gateway';
 import { DEFAULT_PROMETHEUS_URL, ROLLOUTS_POD_TEMPLATE_HASH, type ReplicaSetScrape, TorchServeMetrics, prometheusUrlProblem } from '../monitoring';
 import { ValidationError } from '../private/validation-error';
 import { type TorchServeService, WorkloadKind } from '../torchserve';
 import { type ReleaseStrategy, ReleaseType } from './release-strategy';
-
-/** The Argo Rollouts Gateway API traffic router plugin's name. */
-export const GATEWAY_API_PLUGIN = 'argoproj-labs/gatewayAPI';
 
 /** The metric gates every canary step and blue-green promotion must pass. */
 export interface ReleaseGates {
@@ -135,7 +132,7 @@ export class CanaryRollout extends Construct {
     }
     if (!route) fail('NoGateway', `a ${strategy.type} release needs the model's GatewayRoute: the gateway splits the traffic and its metrics gate each step`);
     const gates = resolveGates(props.gates ?? {}, fail);
-    const label = gatewayLabel(route!.kind, route!.implementation);
+    const label = route!.gateway.label;
     const copyInferenceService = (name: string, component: string): void => {
       const source = service.inferenceService.toJson();
       new k8s.KubeService(this, `${component}Service`, {
@@ -165,15 +162,9 @@ export class CanaryRollout extends Construct {
       this.analysisTemplateName = this.defineGates(service, `${service.name}-release-gates`, signals, gates);
       const analysisArgs = signals.args.map((arg) => ({ name: arg.name, valueFrom: arg.valueFrom }));
       const { weights, pause } = strategy.canaryOptions!;
-      const trafficRouting = (() => {
-        switch (route!.kind) {
-          case GatewayKind.NGINX: return { nginx: { stableIngress: route!.predictionRouteName } };
-          case GatewayKind.TRAEFIK: return { traefik: { weightedTraefikServiceName: route!.predictionRouteName } };
-          case GatewayKind.GATEWAY_API: return { plugins: { [GATEWAY_API_PLUGIN]: { httpRoute: route!.predictionRouteName, namespace: service.namespace } } };
-          default: return fail('UnsupportedGateway', `gateway "${label}" cannot split canary traffic; use gateway-api`);
-        }
-      })();
-      this.usesGatewayApiPlugin = route!.kind === GatewayKind.GATEWAY_API;
+      // The gateway says how Argo Rollouts shifts its weights.
+      const trafficRouting = route!.gateway.canaryTrafficRouting(route!.predictionRouteName, service.namespace);
+      this.usesGatewayApiPlugin = route!.gateway.usesGatewayApiPlugin;
       service.setRolloutStrategy({
         canary: {
           stableService: service.inferenceService.name,

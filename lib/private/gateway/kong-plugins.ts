@@ -1,5 +1,6 @@
+import { KongConsumer } from '../../../imports/kongconsumer-configuration.konghq.com';
 import { KongPlugin } from '../../../imports/kongplugin-configuration.konghq.com';
-import type { RouteContext } from './route-context';
+import type { FrontendParts, RouteContext } from './route-context';
 
 /** The KongPlugins of one model, by purpose; `undefined` where not asked for. */
 export interface KongPluginNames {
@@ -60,4 +61,16 @@ export function annotateKongTimeouts(ctx: RouteContext): void {
     service.addAnnotation('konghq.com/write-timeout', ms);
     service.addAnnotation('konghq.com/connect-timeout', '10000');
   }
+}
+
+/**
+ * The KongConsumer that JWTs are checked against: its credentials are Secrets created outside
+ * this repository (labelled `konghq.com/credential: jwt`), referenced by name only.
+ */
+export function defineKongConsumer(ctx: FrontendParts, credentialSecrets: readonly string[]): void {
+  new KongConsumer(ctx.scope, 'JwtConsumer', {
+    metadata: { name: `${ctx.name}-api`, namespace: ctx.namespace, labels: ctx.labels, annotations: { 'kubernetes.io/ingress.class': 'kong' } },
+    username: `${ctx.name}-api`,
+    credentials: [...credentialSecrets],
+  });
 }

@@ -34,6 +34,16 @@ export interface BackendService {
   addAnnotation(key: string, value: string): void;
 }
 
+/** What a gateway's environment-wide objects need. */
+export interface FrontendParts {
+  readonly scope: Construct;
+  readonly name: string;
+  readonly namespace: string;
+  readonly hosts: readonly string[];
+  readonly tlsSecretName: string;
+  readonly labels: Record<string, string>;
+}
+
 /** Object names each renderer reports back, so callers (alerts, canaries) can refer to them. */
 export interface RenderedRoutes {
   /** The route object carrying the prediction API. */

@@ -1,8 +1,8 @@
 import {
-  IngressRoute, IngressRouteSpecRoutesKind, IngressRouteSpecRoutesServicesKind, IngressRouteSpecRoutesServicesPort, ServersTransport, ServersTransportSpecForwardingTimeoutsResponseHeaderTimeout,
-  TraefikService, TraefikServiceSpecWeightedServicesKind, TraefikServiceSpecWeightedServicesPort,
+  IngressRoute, IngressRouteSpecRoutesKind, IngressRouteSpecRoutesServicesKind, IngressRouteSpecRoutesServicesPort, Middleware, ServersTransport,
+  ServersTransportSpecForwardingTimeoutsResponseHeaderTimeout, TraefikService, TraefikServiceSpecWeightedServicesKind, TraefikServiceSpecWeightedServicesPort,
 } from '../../../imports/traefik.io';
-import { HEALTH_PATH, PREVIEW_HEADER, PREVIEW_HEADER_VALUE, type RenderedRoutes, type RouteContext, managementPath, predictionPaths } from './route-context';
+import { type FrontendParts, HEALTH_PATH, PREVIEW_HEADER, PREVIEW_HEADER_VALUE, type RenderedRoutes, type RouteContext, managementPath, predictionPaths } from './route-context';
 import { defineTraefikMiddlewares, managementMiddlewares, predictionMiddlewares } from './traefik-middlewares';
 
 /** A Traefik rule matching a path and everything below it, but not `/pathsuffix`. */
@@ -79,3 +79,25 @@ export function renderTraefikRoutes(ctx: RouteContext): RenderedRoutes {
   return { predictionRoute: ctx.name, previewRoute: ctx.preview ? `${ctx.name}-preview` : undefined };
 }
 
+
+/** Traefik's HTTP-to-HTTPS redirect for every host: a Middleware and an IngressRoute on `web`. */
+export function renderTraefikFrontend(ctx: FrontendParts): void {
+  const metadata = (name: string) => ({ name, namespace: ctx.namespace, labels: ctx.labels });
+  new Middleware(ctx.scope, 'HttpsRedirectMiddleware', {
+    metadata: metadata(`${ctx.name}-https-redirect`),
+    spec: { redirectScheme: { scheme: 'https', permanent: true } },
+  });
+  new IngressRoute(ctx.scope, 'HttpsRedirect', {
+    metadata: metadata(`${ctx.name}-https-redirect`),
+    spec: {
+      entryPoints: ['web'],
+      routes: [{
+        kind: IngressRouteSpecRoutesKind.RULE,
+        match: ctx.hosts.map((h) => `Host(\`${h}\`)`).join(' || '),
+        middlewares: [{ name: `${ctx.name}-https-redirect` }],
+        // A redirecting route still needs a service; Traefik's internal no-op serves.
+        services: [{ kind: IngressRouteSpecRoutesServicesKind.TRAEFIK_SERVICE, name: 'noop@internal' }],
+      }],
+    },
+  });
+}
