@@ -27,7 +27,7 @@ function service(chart: Chart, modelName = 'intent_classifier', props: Partial<T
 function synth(props: Partial<GpuAutoscalerProps> = {}, serviceProps: Partial<TorchServeServiceProps> = {}) {
   const chart = new Chart(Testing.app(), 'test');
   const svc = service(chart, 'intent_classifier', serviceProps);
-  if (serviceProps.workload === WorkloadKind.ROLLOUT) svc.setRolloutStrategy({ canary: { steps: [{ setWeight: 20 }, { pause: {} }] } });
+  if (serviceProps.workload === WorkloadKind.ROLLOUT) svc.useRolloutStrategy({ rolloutStrategy: () => ({ canary: { steps: [{ setWeight: 20 }, { pause: {} }] } }) });
   const autoscaler = new GpuAutoscaler(chart, 'autoscaler', { service: svc, maxReplicas: 6, ...props });
   const objects = Testing.synth(chart) as any[];
   const get = (kind: string) => objects.find((o) => o.kind === kind);

@@ -1,6 +1,6 @@
 import { Chart, Duration, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
-import { ModelArchive, TORCHSERVE_CONFIG_KEYS, TorchServeService, type TorchServeServiceProps } from '../lib/torchserve';
+import { ModelArchive, TORCHSERVE_CONFIG_KEYS, TorchServeService, type TorchServeServiceProps, WorkloadKind } from '../lib/torchserve';
 
 const BASE: TorchServeServiceProps = {
   modelName: 'intent_classifier',
@@ -264,15 +264,30 @@ describe('TorchServeService', () => {
 });
 
 describe('TorchServeService with an autoscaler', () => {
-  it('drops spec.replicas once an autoscaler owns the count', () => {
+  it('drops spec.replicas once an autoscaler owns the count, and refuses a second one', () => {
     const chart = new Chart(Testing.app(), 'prod');
     const service = new TorchServeService(chart, 'intent', { ...BASE, replicas: 3 });
-    expect(service.hasAutoscaler).toBe(false);
-    service.markHasAutoscaler();
-    service.markHasAutoscaler();
+    expect(service.scaler).toBeUndefined();
+    const scaler = { hpaName: 'intent' };
+    service.markHasAutoscaler(scaler);
+    service.markHasAutoscaler(scaler);
     const deployment = (Testing.synth(chart) as any[]).find((o) => o.kind === 'Deployment');
     expect(deployment.spec.replicas).toBeUndefined();
-    expect(service.hasAutoscaler).toBe(true);
+    expect(service.scaler).toBe(scaler);
     expect(service.replicas).toBe(3);
+    expect(() => service.markHasAutoscaler({ hpaName: 'other' })).toThrow('[TorchServeService.AlreadyAutoscaled] prod/intent: already scaled by intent; two autoscalers would fight over the replicas');
+  });
+
+  it('renders a Rollout strategy from its release, asked when the Rollout renders', () => {
+    const chart = new Chart(Testing.app(), 'prod');
+    const service = new TorchServeService(chart, 'intent', { ...BASE, workload: WorkloadKind.ROLLOUT });
+    let steps = [{ setWeight: 10 }];
+    service.useRolloutStrategy({ rolloutStrategy: () => ({ canary: { steps } }) });
+    steps = [{ setWeight: 20 }];
+    const rollout = (Testing.synth(chart) as any[]).find((o) => o.kind === 'Rollout');
+    expect(rollout.spec.strategy).toEqual({ canary: { steps: [{ setWeight: 20 }] } });
+    expect(() => service.useRolloutStrategy({ rolloutStrategy: () => ({}) })).toThrow('[TorchServeService.StrategyAlreadySet]');
+    const deployment = new TorchServeService(chart, 'other', { ...BASE, name: 'other' });
+    expect(() => deployment.useRolloutStrategy({ rolloutStrategy: () => ({}) })).toThrow('[TorchServeService.NotARollout]');
   });
 });

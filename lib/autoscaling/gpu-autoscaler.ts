@@ -7,7 +7,7 @@ import { DEFAULT_PROMETHEUS_URL, prometheusUrlProblem } from '../monitoring/prom
 import { TorchServeMetrics } from '../monitoring/torchserve-metrics';
 import { isDnsLabel } from '../private/names';
 import { ValidationError } from '../private/validation-error';
-import type { TorchServeService } from '../torchserve';
+import type { ITorchServeWorkload, IWorkloadScaler } from '../torchserve';
 import { PrometheusAdapterRules, type ExternalMetricRule } from './prometheus-adapter-rules';
 
 /** How the queue and GPU signals reach the HorizontalPodAutoscaler. */
@@ -46,7 +46,7 @@ export interface PeakHours {
 /** Properties of a {@link GpuAutoscaler}. */
 export interface GpuAutoscalerProps {
   /** The model deployment; its replica count is handed to the autoscaler. */
-  readonly service: TorchServeService;
+  readonly service: ITorchServeWorkload;
   /** The most pods to run. */
   readonly maxReplicas: number;
   /** The fewest pods to run (off-peak, when `peakHours` is set). @default - the service's `replicas` */
@@ -119,7 +119,7 @@ const CRON_FIELD = /^[0-9A-Za-z*,/-]+$/;
  * @see https://keda.sh/docs/2.20/reference/scaledobject-spec/
  * @see https://argo-rollouts.readthedocs.io/en/stable/features/hpa-support/
  */
-export class GpuAutoscaler extends Construct {
+export class GpuAutoscaler extends Construct implements IWorkloadScaler {
   /** The HPA's name (KEDA's too, via `advanced.horizontalPodAutoscalerConfig.name`). */
   public readonly hpaName: string;
   public readonly backend: ScalingBackend;
@@ -134,7 +134,7 @@ export class GpuAutoscaler extends Construct {
       throw new ValidationError(`GpuAutoscaler.${code}`, message, this);
     };
     const service = props.service;
-    if (service.hasAutoscaler) fail('AlreadyAutoscaled', `service "${service.name}" already has an autoscaler; two would fight over its replicas`);
+    if (service.scaler) fail('AlreadyAutoscaled', `service "${service.name}" already has an autoscaler; two would fight over its replicas`);
     const backend = props.backend ?? ScalingBackend.KEDA;
     if (!Object.values(ScalingBackend).includes(backend)) fail('InvalidBackend', `'backend' ("${String(backend)}") must be one of: ${Object.values(ScalingBackend).join(', ')}`);
 
@@ -275,7 +275,7 @@ export class GpuAutoscaler extends Construct {
         },
       });
     }
-    service.markHasAutoscaler();
+    service.markHasAutoscaler(this);
   }
 }
 

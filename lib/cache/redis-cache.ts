@@ -1,10 +1,11 @@
-import { Chart } from 'cdk8s';
+import { Chart, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
 import { LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME, LABEL_PART_OF, LABEL_VERSION, MANAGED_BY } from '../private/labels';
 import { LABEL_VALUE_PATTERN, isDnsLabel } from '../private/names';
 import { QUANTITY_PATTERN, parseQuantity } from '../private/quantity';
 import { ValidationError } from '../private/validation-error';
+import type { IConnectable, INetworkClient } from '../isolation/model-network-policy';
 import { restrictedContainerSecurity, restrictedPodSecurity } from '../private/pod-hardening';
 
 /** The port Redis listens on, and the Service's port. */
@@ -72,12 +73,7 @@ export enum RedisEvictionPolicy {
 }
 
 /** A workload whose pods may use the cache, such as a TorchServeService. */
-export interface ICacheClient {
-  /** Labels that select the client's pods. */
-  readonly selectorLabels: Readonly<Record<string, string>>;
-  /** The namespace of the client's pods. */
-  readonly namespace: string;
-}
+export type ICacheClient = INetworkClient;
 
 /** Properties of a {@link RedisCache}. */
 export interface RedisCacheProps {
@@ -131,7 +127,7 @@ const REDIS_GID = 1000;
  *
  * @see https://hub.docker.com/_/redis
  */
-export class RedisCache extends Construct {
+export class RedisCache extends Construct implements IConnectable {
   /** Kubernetes name of every object, and the instance label. */
   public readonly name: string;
   /** The namespace every object is in. */
@@ -272,7 +268,8 @@ export class RedisCache extends Construct {
         podSelector: { matchLabels: { ...this.selectorLabels } },
         // Redis opens no connections of its own (no replication, no modules), so all egress is denied.
         policyTypes: ['Ingress', 'Egress'],
-        ingress: [{ from: this.clientPeers, ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(REDIS_PORT) }] }],
+        // Rendered at synth, with every client admitted by then.
+        ingress: [{ from: Lazy.any({ produce: () => [...this.clientPeers] }) as unknown as k8s.NetworkPolicyPeer[], ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(REDIS_PORT) }] }],
       },
     });
 
@@ -318,7 +315,16 @@ export class RedisCache extends Construct {
     return { REDIS_HOST: this.host, REDIS_PORT: String(REDIS_PORT) };
   }
 
-  /** The egress rule a client's NetworkPolicy needs to reach the cache (e.g. `ModelNetworkPolicy.addEgress`). */
+  /**
+   * Admits `client` and returns the egress rule its NetworkPolicy needs: both sides of the
+   * connection at once (`ModelNetworkPolicy.connectTo(cache)`).
+   */
+  public admit(client: INetworkClient): k8s.NetworkPolicyEgressRule {
+    this.allowFrom(client);
+    return this.egressRule();
+  }
+
+  /** The egress rule a client's NetworkPolicy needs to reach the cache. */
   public egressRule(): k8s.NetworkPolicyEgressRule {
     return {
       to: [{

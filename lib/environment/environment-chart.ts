@@ -13,7 +13,7 @@ import { imageRef } from '../private/image-ref';
 import { RedisCache, RedisPersistence } from '../cache';
 import { ModelStoreBackup, modelStorePrefix } from '../operations';
 import { GpuMetrics, MonitoringBundle } from '../monitoring';
-import { CanaryRollout, GatewayApiPluginAccess, ReleaseStrategy, ReleaseType } from '../release';
+import { GatewayApiPluginAccess, ModelRelease, ReleaseStrategy, ReleaseType } from '../release';
 import { ModelArchive, TorchServeService, WorkloadKind } from '../torchserve';
 
 /** Room in the quota for one-off pods (backups, packaging jobs, debugging). */
@@ -84,7 +84,7 @@ export class EnvironmentChart extends Chart {
   /** The models' network policies, keyed by TorchServe model name. */
   public readonly networkPolicies: ReadonlyMap<string, ModelNetworkPolicy>;
   /** The models' releases, keyed by TorchServe model name. */
-  public readonly releases: ReadonlyMap<string, CanaryRollout>;
+  public readonly releases: ReadonlyMap<string, ModelRelease>;
   /** Whether a canary here needs the Argo Rollouts Gateway API plugin installed. */
   public readonly usesGatewayApiPlugin: boolean;
   /** Whether a model here runs as an Argo Rollout (canary or blue-green), whose fields Argo Rollouts rewrites. */
@@ -177,8 +177,27 @@ export class EnvironmentChart extends Chart {
       }));
     }
     this.services = services;
-    for (const service of services.values()) cache?.allowFrom(service);
-    this.routes = env.gateway ? this.addGateway(props.fleet.name, env.namespace, env.gateway, renderedProvider(env.gateway, strategies.values()), strategies) : new Map();
+    // Each model's release owns its canary or preview Service; the route sends traffic to it,
+    // and the release is judged by the route's metrics once monitoring exists (judgeBy below).
+    const releases = new Map<string, ModelRelease>();
+    const gates = env.strategy.gates;
+    for (const service of this.services.values()) {
+      releases.set(service.modelName, new ModelRelease(this, `${service.name}-release`, {
+        service,
+        strategy: strategies.get(service.modelName)!,
+        gates: {
+          maxErrorRate: gates.maxErrorRate,
+          maxP95Latency: Duration.millis(gates.maxP95LatencyMs),
+          interval: Duration.seconds(gates.intervalSeconds),
+          count: gates.count,
+          failureLimit: gates.failureLimit,
+          minRequests: gates.minRequests,
+          prometheusAddress: env.prometheus?.url,
+        },
+      }));
+    }
+    this.releases = releases;
+    this.routes = env.gateway ? this.addGateway(props.fleet.name, env.namespace, env.gateway, renderedProvider(env.gateway, strategies.values()), releases) : new Map();
 
     const gpuMetrics = gpuMetricsOf(env);
     const autoscalers = new Map<string, GpuAutoscaler>();
@@ -226,7 +245,6 @@ export class EnvironmentChart extends Chart {
           podRestartsThreshold: monitoring.thresholds.podRestarts,
           queueWaitThreshold: Duration.millis(monitoring.thresholds.queueWaitMs),
           modelLoadingGracePeriod: Duration.minutes(monitoring.thresholds.modelLoadingMinutes),
-          hpaName: autoscalers.get(service.modelName)?.hpaName,
           dashboardLabels: monitoring.dashboard.labels,
           dashboardFolder: monitoring.dashboard.folder,
           dashboardFolderAnnotation: monitoring.dashboard.folderAnnotation,
@@ -236,26 +254,10 @@ export class EnvironmentChart extends Chart {
     }
     this.monitoring = bundles;
 
-    const releases = new Map<string, CanaryRollout>();
-    const gates = env.strategy.gates;
-    for (const service of this.services.values()) {
-      releases.set(service.modelName, new CanaryRollout(this, `${service.name}-release`, {
-        service,
-        strategy: strategies.get(service.modelName)!,
-        route: this.routes.get(service.modelName),
-        gates: {
-          maxErrorRate: gates.maxErrorRate,
-          maxP95Latency: Duration.millis(gates.maxP95LatencyMs),
-          interval: Duration.seconds(gates.intervalSeconds),
-          count: gates.count,
-          failureLimit: gates.failureLimit,
-          minRequests: gates.minRequests,
-          prometheusAddress: env.prometheus?.url,
-        },
-        replicaSetScrape: this.monitoring.get(service.modelName),
-      }));
+    for (const [model, release] of releases) {
+      const route = this.routes.get(model);
+      if (route) release.judgeBy(route, { replicaSetScrape: this.monitoring.get(model) });
     }
-    this.releases = releases;
     this.usesGatewayApiPlugin = [...releases.values()].some((r) => r.usesGatewayApiPlugin);
     if (this.usesGatewayApiPlugin) {
       const controllerNamespace = props.fleet.argoRollouts?.namespace;
@@ -280,8 +282,9 @@ export class EnvironmentChart extends Chart {
       }));
     }
     this.networkPolicies = policies;
-    if (cache) for (const policy of policies.values()) policy.addEgress(cache.egressRule());
-    for (const model of props.fleet.models) {
+    // Both sides at once: the model may connect, the cache admits it.
+    if (cache) for (const policy of policies.values()) policy.connectTo(cache);
+    for (const model of models) {
       if (model.installAtLoad) policies.get(model.name)!.addEgress(packageIndexEgressRule(model.installAtLoad.indexUrl, model.installAtLoad.indexCidrs));
     }
     if (env.backup) {
@@ -317,7 +320,7 @@ export class EnvironmentChart extends Chart {
     });
   }
 
-  private addGateway(fleetName: string, namespace: string, gateway: GatewayConfig, provider: GatewayProvider, strategies: ReadonlyMap<string, ReleaseStrategy>): Map<string, GatewayRoute> {
+  private addGateway(fleetName: string, namespace: string, gateway: GatewayConfig, provider: GatewayProvider, releases: ReadonlyMap<string, ModelRelease>): Map<string, GatewayRoute> {
     // className names the GatewayClass of a Gateway API gateway, else the IngressClass; a Kong
     // Ingress served through Kong's Gateway API support keeps its class for the Gateway.
     const rendersGateway = provider.kind === GatewayKind.GATEWAY_API;
@@ -335,13 +338,11 @@ export class EnvironmentChart extends Chart {
     const routes = new Map<string, GatewayRoute>();
     // All models share the host; /ping can go to one of them, the first in the fleet file.
     [...this.services.values()].forEach((service, index) => {
-      routes.set(service.modelName, new GatewayRoute(this, `${service.name}-route`, {
-        gateway: provider,
-        gatewayName: frontend.gatewayName,
+      const release = releases.get(service.modelName);
+      routes.set(service.modelName, frontend.addRoute(`${service.name}-route`, {
         className: rendersGateway ? undefined : gateway.className,
         service,
         host: gateway.host,
-        tlsSecretName: frontend.tlsSecretName,
         routeHealthCheck: index === 0,
         managementHost: gateway.management?.host,
         managementAllowFrom: gateway.management?.allowFrom,
@@ -350,8 +351,8 @@ export class EnvironmentChart extends Chart {
         rateLimitPerSecond: gateway.rateLimit?.requestsPerSecond,
         rateLimitBurst: gateway.rateLimit?.burst,
         cacheGetResponses: gateway.cache,
-        canary: strategies.get(service.modelName)!.type === ReleaseType.CANARY,
-        preview: strategies.get(service.modelName)!.type === ReleaseType.BLUE_GREEN,
+        canary: release?.canaryBackend,
+        preview: release?.previewBackend,
         metricsHonorLabels: gateway.metricsHonorLabels,
       }));
     });

@@ -3,6 +3,10 @@ import { Certificate } from '../../imports/certificate-cert-manager.io';
 import { DNS_LABEL_PATTERN } from '../private/names';
 import { ValidationError } from '../private/validation-error';
 import { type GatewayProvider, JwtVerification } from './gateway-provider';
+import { GatewayRoute, type GatewayRouteProps } from './gateway-route';
+
+/** A route's props without what its {@link GatewayFrontend} knows: the gateway, its Gateway and the certificate. */
+export type FrontendRouteOptions = Omit<GatewayRouteProps, 'gateway' | 'gatewayName' | 'tlsSecretName'>;
 
 /** The cert-manager issuer kinds. */
 export enum IssuerKind {
@@ -46,6 +50,8 @@ export class GatewayFrontend extends Construct {
   public readonly tlsSecretName: string;
   /** For a Gateway API gateway: the Gateway routes attach to. */
   public readonly gatewayName?: string;
+  /** The environment's gateway. */
+  public readonly gateway: GatewayProvider;
 
   constructor(scope: Construct, id: string, props: GatewayFrontendProps) {
     super(scope, id);
@@ -55,6 +61,7 @@ export class GatewayFrontend extends Construct {
     if (props.hosts.length === 0) {
       throw new ValidationError('GatewayFrontend.NoHosts', "'hosts' must list at least one host", this);
     }
+    this.gateway = props.gateway;
     const labels = props.labels ?? {};
     const metadata = (name: string) => ({ name, namespace: props.namespace, labels });
     const hosts = [...new Set(props.hosts)];
@@ -85,5 +92,15 @@ export class GatewayFrontend extends Construct {
       gatewayClassName: props.gatewayClassName,
       jwtCredentialSecrets: props.jwtCredentialSecrets,
     }).gatewayName;
+  }
+
+  /** A model's routes through this gateway, attached to its Gateway and its certificate; a sibling of this construct. */
+  public addRoute(id: string, options: FrontendRouteOptions): GatewayRoute {
+    return new GatewayRoute(this.node.scope as Construct, id, {
+      ...options,
+      gateway: this.gateway,
+      gatewayName: this.gatewayName,
+      tlsSecretName: this.tlsSecretName,
+    });
   }
 }

@@ -1,8 +1,8 @@
 import { Construct } from 'constructs';
 import { cidrProblem } from '../private/cidr';
-import type { BackendService, RouteContext } from '../private/gateway/route-context';
+import type { RouteContext } from '../private/gateway/route-context';
 import { ValidationError } from '../private/validation-error';
-import type { TorchServeService } from '../torchserve';
+import type { IServiceBackend, ITorchServeWorkload } from '../torchserve';
 import { GatewayFeature, GatewayKind } from './gateway-kind';
 import { type GatewayProvider, JwtVerification, unsupportedMessage } from './gateway-provider';
 import type { RequestMetrics } from './request-metrics';
@@ -15,7 +15,7 @@ export interface GatewayRouteProps {
   /** The gateway that serves the routes, e.g. `Gateways.gatewayApi(GatewayApiImplementation.KONG)`. */
   readonly gateway: GatewayProvider;
   /** The model deployment to route to. */
-  readonly service: TorchServeService;
+  readonly service: ITorchServeWorkload;
   /** The public host of the prediction API. */
   readonly host: string;
   /** The TLS Secret for `host` (and `managementHost`), e.g. from {@link GatewayFrontend}. */
@@ -48,16 +48,18 @@ export interface GatewayRouteProps {
   /** Cache GET responses for 5 minutes. @default false */
   readonly cacheGetResponses?: boolean;
   /**
-   * Split prediction traffic by weight between the inference Service and `<name>-canary`, for
-   * Argo Rollouts to shift (Traefik weighted TraefikService, HTTPRoute backend weights; for
-   * ingress-nginx Argo Rollouts adds the canary Ingress itself). @default false
+   * A release's canary Service (`ModelRelease.canaryBackend`): prediction traffic is split by
+   * weight between the inference Service and it, for Argo Rollouts to shift (Traefik weighted
+   * TraefikService, HTTPRoute backend weights; for ingress-nginx Argo Rollouts adds the canary
+   * Ingress itself). @default - no canary
    */
-  readonly canary?: boolean;
+  readonly canary?: IServiceBackend;
   /**
-   * Route prediction requests carrying `X-Model-Preview: true` to `<name>-preview`, the
-   * blue-green preview, so it can be smoke-tested and analysed before promotion. @default false
+   * A release's blue-green preview Service (`ModelRelease.previewBackend`): prediction requests
+   * carrying `X-Model-Preview: true` go to it, so it can be smoke-tested and analysed before
+   * promotion. @default - no preview
    */
-  readonly preview?: boolean;
+  readonly preview?: IServiceBackend;
   /**
    * The gateway's own ServiceMonitor or PodMonitor scrapes it with `honorLabels: true`, so its
    * `namespace` and `service` labels are stored under those names. With the gateway charts'
@@ -73,7 +75,26 @@ export interface GatewayRouteProps {
  * metrics port never, body size and timeouts matching TorchServe's, and JWT, rate limits and
  * caching where asked. A feature the gateway cannot do fails at construction; it is never dropped.
  */
-export class GatewayRoute extends Construct {
+/** A model's routes as a release needs them: the gateway, the prediction route and its metrics. */
+export interface IModelRoute {
+  readonly gateway: GatewayProvider;
+  /** The route object carrying the prediction API (Ingress, IngressRoute or HTTPRoute). */
+  readonly predictionRouteName: string;
+  /** The canary Service the prediction route weights against the stable one, if any. */
+  readonly canaryServiceName?: string;
+  /** The blue-green preview Service, if any. */
+  readonly previewServiceName?: string;
+  /** Every request of the prediction route, or `undefined` when the gateway exports none. */
+  readonly requestMetrics?: RequestMetrics;
+  /** The canary's requests alone, or `undefined` when the gateway reports stable and canary together. */
+  readonly canaryRequestMetrics?: RequestMetrics;
+  /** The preview's requests alone. */
+  readonly previewRequestMetrics?: RequestMetrics;
+  /** The prediction route without the preview's requests: live traffic. */
+  readonly liveRequestMetrics?: RequestMetrics;
+}
+
+export class GatewayRoute extends Construct implements IModelRoute {
   /** The route object carrying the prediction API (Ingress, IngressRoute or HTTPRoute). */
   public readonly predictionRouteName: string;
   /** The gateway's request metrics for the whole prediction route, or `undefined` when it exports none. */
@@ -114,8 +135,8 @@ export class GatewayRoute extends Construct {
     requireFeature(GatewayFeature.RATE_LIMIT_BURST, props.rateLimitBurst !== undefined);
     requireFeature(GatewayFeature.CACHE, props.cacheGetResponses ?? false);
     requireFeature(GatewayFeature.MANAGEMENT_ALLOW_LIST, props.managementHost !== undefined);
-    requireFeature(GatewayFeature.CANARY, props.canary ?? false);
-    requireFeature(GatewayFeature.BLUE_GREEN, props.preview ?? false);
+    requireFeature(GatewayFeature.CANARY, props.canary !== undefined);
+    requireFeature(GatewayFeature.BLUE_GREEN, props.preview !== undefined);
 
     for (const [prop, host] of [['host', props.host], ['managementHost', props.managementHost]] as const) {
       if (host !== undefined && !HOSTNAME.test(host)) fail('InvalidHost', `'${prop}' ("${host}") must be a DNS name such as "api.example.com"`);
@@ -147,17 +168,8 @@ export class GatewayRoute extends Construct {
 
     const service = props.service;
     this.gateway = gateway;
-    this.canaryServiceName = props.canary ? `${service.name}-canary` : undefined;
-    this.previewServiceName = props.preview ? `${service.name}-preview` : undefined;
-    // These Services are created by the CanaryRollout; their Kong timeouts are copied there.
-    const releaseBackend = (name: string | undefined): BackendService | undefined =>
-      name === undefined ? undefined : { name, port: 8080, portName: 'http', addAnnotation: () => undefined };
-    const backend = (svc: typeof service.inferenceService, portName: string, port: number): BackendService => ({
-      name: svc.name,
-      port,
-      portName,
-      addAnnotation: (key, value) => svc.metadata.addAnnotation(key, value),
-    });
+    this.canaryServiceName = props.canary?.name;
+    this.previewServiceName = props.preview?.name;
     const ctx: RouteContext = {
       scope: this,
       name: service.name,
@@ -167,8 +179,8 @@ export class GatewayRoute extends Construct {
       host: props.host,
       tlsSecretName: props.tlsSecretName,
       className: props.className,
-      inference: backend(service.inferenceService, 'http', 8080),
-      management: backend(service.managementService, 'management', 8081),
+      inference: service.inference,
+      management: service.management,
       responseTimeoutSeconds: service.responseTimeout.toSeconds(),
       maxRequestBytes: service.maxRequestBytes,
       routeHealthCheck: props.routeHealthCheck ?? true,
@@ -176,15 +188,15 @@ export class GatewayRoute extends Construct {
       jwt: props.requireJwt ? { authUrl: props.jwtAuthUrl } : undefined,
       rateLimit: rate !== undefined ? { requestsPerSecond: rate, burst: props.rateLimitBurst ?? rate * 2 } : undefined,
       cacheGetResponses: props.cacheGetResponses ?? false,
-      canary: releaseBackend(this.canaryServiceName),
-      preview: releaseBackend(this.previewServiceName),
+      canary: props.canary,
+      preview: props.preview,
     };
     const rendered = gateway.renderRoutes(ctx, props.gatewayName);
     this.predictionRouteName = rendered.predictionRoute;
     this.previewRouteName = rendered.previewRoute;
     const metrics = gateway.requestMetrics({
       namespace: service.namespace,
-      serviceName: service.inferenceService.name,
+      serviceName: service.inference.name,
       servicePort: ctx.inference.port,
       servicePortName: ctx.inference.portName,
       routeName: rendered.predictionRoute,

@@ -1,5 +1,5 @@
-import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
+import { Application } from '../../imports/application-argoproj.io';
 import { isDnsLabel } from '../private/names';
 import { ValidationError } from '../private/validation-error';
 
@@ -56,9 +56,7 @@ export class ArgoCdApplication extends Construct {
         { group: 'traefik.io', kind: 'TraefikService', jqPathExpressions: ['.spec.weighted.services[].weight'] },
       ]
       : undefined;
-    new ApiObject(this, 'Resource', {
-      apiVersion: 'argoproj.io/v1alpha1',
-      kind: 'Application',
+    new Application(this, 'Resource', {
       metadata: {
         name: props.name,
         namespace: props.namespace ?? 'argocd',
@@ -68,7 +66,7 @@ export class ArgoCdApplication extends Construct {
       },
       spec: {
         project: props.project ?? 'default',
-        source: { repoURL: props.repoURL, targetRevision: props.targetRevision ?? 'main', path: props.path },
+        source: { repoUrl: props.repoURL, targetRevision: props.targetRevision ?? 'main', path: props.path },
         destination: { server: props.destinationServer ?? 'https://kubernetes.default.svc', namespace: props.destinationNamespace },
         syncPolicy: {
           ...(props.automatedSync ? { automated: { prune: true, selfHeal: true } } : {}),

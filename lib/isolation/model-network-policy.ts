@@ -1,15 +1,32 @@
+import { Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
 import { cidrProblem } from '../private/cidr';
 import { isDnsLabel } from '../private/names';
 import { ValidationError } from '../private/validation-error';
-import { TorchServePorts, type TorchServeService } from '../torchserve';
+import { type ITorchServeWorkload, TorchServePorts } from '../torchserve';
 import { dnsEgressRule, objectStorageEgressRule } from '../private/pod-hardening';
+
+/** The pods a connection comes from. */
+export interface INetworkClient {
+  /** Labels that select the client's pods. */
+  readonly selectorLabels: Readonly<Record<string, string>>;
+  readonly namespace: string;
+}
+
+/**
+ * A destination that pods may connect to and whose own policy admits them: connecting writes
+ * both sides at once, so neither can be forgotten.
+ */
+export interface IConnectable {
+  /** Admits `client`'s pods on this side; returns the egress rule the client's policy needs. */
+  admit(client: INetworkClient): k8s.NetworkPolicyEgressRule;
+}
 
 /** Properties of a {@link ModelNetworkPolicy}. */
 export interface ModelNetworkPolicyProps {
   /** The model whose pods the policy admits traffic to and from. */
-  readonly service: TorchServeService;
+  readonly service: ITorchServeWorkload;
   /** Namespaces of the gateway's proxies, allowed to reach the inference port (8080). */
   readonly gatewayNamespaces: string[];
   /** Namespaces of Prometheus, allowed to reach the metrics port (8082). */
@@ -26,7 +43,7 @@ export interface ModelNetworkPolicyProps {
   readonly objectStorageCidrs?: string[];
   /** Serve gRPC: the gateway may also reach 7070, management 7071. @default false */
   readonly grpc?: boolean;
-  /** Extra egress destinations, e.g. the Redis prediction cache. @default [] */
+  /** Extra egress destinations; prefer {@link ModelNetworkPolicy.connectTo}. @default [] */
   readonly extraEgress?: k8s.NetworkPolicyEgressRule[];
 }
 
@@ -37,6 +54,7 @@ export interface ModelNetworkPolicyProps {
  */
 export class ModelNetworkPolicy extends Construct {
   private readonly egress: k8s.NetworkPolicyEgressRule[];
+  private readonly service: ITorchServeWorkload;
 
   constructor(scope: Construct, id: string, props: ModelNetworkPolicyProps) {
     super(scope, id);
@@ -61,6 +79,7 @@ export class ModelNetworkPolicy extends Construct {
     const managementCidrs = cidrs('managementCidrs', props.managementCidrs ?? []);
     const storage = cidrs('objectStorageCidrs', props.objectStorageCidrs ?? ['0.0.0.0/0']);
     const service = props.service;
+    this.service = service;
     const fromNamespaces = (names: string[]): k8s.NetworkPolicyPeer[] =>
       names.map((name) => ({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': name } } }));
     const tcp = (...ports: number[]): k8s.NetworkPolicyPort[] => ports.map((port) => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) }));
@@ -86,13 +105,19 @@ export class ModelNetworkPolicy extends Construct {
         podSelector: { matchLabels: { ...service.selectorLabels } },
         policyTypes: ['Ingress', 'Egress'],
         ingress,
-        egress: this.egress,
+        // Rendered at synth, with every destination connected by then.
+        egress: Lazy.any({ produce: () => [...this.egress] }) as unknown as k8s.NetworkPolicyEgressRule[],
       },
     });
   }
 
-  /** Allows the model's pods to open connections to another destination (e.g. Redis). */
+  /** Allows the model's pods to open connections to another destination, by rule. */
   public addEgress(rule: k8s.NetworkPolicyEgressRule): void {
     this.egress.push(rule);
+  }
+
+  /** Lets the model's pods connect to `peer` (e.g. the Redis cache), which admits them on its side. */
+  public connectTo(peer: IConnectable): void {
+    this.egress.push(peer.admit(this.service));
   }
 }

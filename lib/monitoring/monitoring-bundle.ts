@@ -1,4 +1,4 @@
-import { Duration } from 'cdk8s';
+import { Duration, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
 import { PrometheusRule, PrometheusRuleSpecGroupsRulesExpr } from '../../imports/prometheusrule-monitoring.coreos.com';
@@ -7,7 +7,7 @@ import type { GatewayRoute } from '../gateway';
 import { LABEL_COMPONENT, LABEL_INSTANCE, LABEL_NAME } from '../private/labels';
 import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN } from '../private/names';
 import { ValidationError } from '../private/validation-error';
-import { type TorchServeService, WorkloadKind } from '../torchserve';
+import { type ITorchServeWorkload, WorkloadKind } from '../torchserve';
 import { renderAlertRules, type AlertRule } from './alert-rules';
 import { GpuMetrics } from './gpu-metrics';
 import { renderDashboard } from './grafana-dashboard';
@@ -24,7 +24,7 @@ export interface ReplicaSetScrape {
 /** Properties of a {@link MonitoringBundle}. */
 export interface MonitoringBundleProps {
   /** The model deployment to monitor. */
-  readonly service: TorchServeService;
+  readonly service: ITorchServeWorkload;
   /**
    * The README's address without a fragment, e.g. "https://github.com/acme/model-serving"; each
    * alert's `runbook_url` is this plus a `#troubleshooting` sub-section anchor.
@@ -70,8 +70,6 @@ export interface MonitoringBundleProps {
    * @default Duration.minutes(15)
    */
   readonly modelLoadingGracePeriod?: Duration;
-  /** The HorizontalPodAutoscaler shown on the dashboard. @default - the service's name, which GpuAutoscaler gives it */
-  readonly hpaName?: string;
   /** Labels the Grafana sidecar picks dashboards up by. @default { grafana_dashboard: '1' } */
   readonly dashboardLabels?: Record<string, string>;
   /** The Grafana folder of the dashboard. @default - the service's part-of label, else "model-serving" */
@@ -202,7 +200,8 @@ export class MonitoringBundle extends Construct implements ReplicaSetScrape {
       spec: { groups: [{ name: `torchserve-${service.name}`, rules: this.alerts.map((rule) => ({ ...rule, expr: PrometheusRuleSpecGroupsRulesExpr.fromString(rule.expr) })) }] },
     });
 
-    const dashboardJson = renderDashboard({
+    // Rendered at synth, from the service's state then: the HPA is whatever autoscaler it has.
+    const dashboardJson = () => renderDashboard({
       modelName: service.modelName,
       environment,
       namespace: service.namespace,
@@ -210,7 +209,7 @@ export class MonitoringBundle extends Construct implements ReplicaSetScrape {
       torchServe: TorchServeMetrics.of(service, { namespace: '$namespace' }),
       gpu,
       requests,
-      hpaName: props.hpaName ?? service.name,
+      hpaName: service.scaler?.hpaName ?? service.name,
       workloadKind: service.workloadRef.kind,
       datasource: props.grafanaDatasource ?? 'Prometheus',
       latencyThresholdSeconds: latency.toMilliseconds() / 1000,
@@ -223,7 +222,7 @@ export class MonitoringBundle extends Construct implements ReplicaSetScrape {
         ...metadata(`${service.name}-dashboard`, dashboardLabels),
         annotations: { [folderAnnotation]: props.dashboardFolder ?? service.partOf ?? 'model-serving' },
       },
-      data: { [`${service.name}.json`]: `${JSON.stringify(dashboardJson, null, 2)}\n` },
+      data: { [`${service.name}.json`]: Lazy.any({ produce: () => `${JSON.stringify(dashboardJson(), null, 2)}\n` }) as unknown as string },
     });
   }
 }

@@ -1,4 +1,4 @@
-import type { TorchServeService } from '../torchserve';
+import type { ITorchServeWorkload } from '../torchserve';
 
 /** Options for {@link TorchServeMetrics.of}. */
 export interface TorchServeMetricsOptions {
@@ -32,8 +32,8 @@ export const ROLLOUTS_POD_TEMPLATE_HASH_LABEL = 'rollouts_pod_template_hash';
  */
 export class TorchServeMetrics {
   /** The metrics of `service`. */
-  public static of(service: TorchServeService, options: TorchServeMetricsOptions = {}): TorchServeMetrics {
-    return new TorchServeMetrics(options.namespace ?? service.namespace, service.metricsService.name, service.name, options.podTemplateHash);
+  public static of(service: ITorchServeWorkload, options: TorchServeMetricsOptions = {}): TorchServeMetrics {
+    return new TorchServeMetrics(options.namespace ?? service.namespace, service.metricsServiceName, service.name, options.podTemplateHash);
   }
 
   /**

@@ -1,3 +1,3 @@
-export * from './canary-rollout';
+export * from './model-release';
 export * from './gateway-api-plugin';
 export * from './release-strategy';

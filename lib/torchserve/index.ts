@@ -1,3 +1,4 @@
 export * from './model-archive';
 export * from './torchserve-config';
 export * from './torchserve-service';
+export * from './torchserve-workload';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ApiObject, Chart, Duration, JsonPatch } from 'cdk8s';
+import { type ApiObject, Chart, Duration, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
 import {
@@ -12,14 +12,10 @@ import { ValidationError } from '../private/validation-error';
 import { ModelArchive } from './model-archive';
 import { TorchServePorts, renderTorchServeConfig } from './torchserve-config';
 import { restrictedContainerSecurity, restrictedPodSecurity } from '../private/pod-hardening';
-
-/** What runs the pods. */
-export enum WorkloadKind {
-  /** A Deployment with a zero-downtime rolling update. */
-  DEPLOYMENT = 'Deployment',
-  /** An Argo Rollout, whose strategy a {@link CanaryRollout} sets. */
-  ROLLOUT = 'Rollout',
-}
+import { RolloutWithPodTemplate } from '../private/rollout';
+import {
+  type IRolloutStrategySource, type IServiceBackend, type ITorchServeWorkload, type IWorkloadScaler, type InferencePort, WorkloadKind, type WorkloadRef,
+} from './torchserve-workload';
 
 /** A toleration for the pods' node placement. */
 export interface PodToleration {
@@ -143,7 +139,7 @@ const UID = 1000;
  *
  * @see https://github.com/pytorch/serve/blob/v0.12.0/docs/configuration.md
  */
-export class TorchServeService extends Construct {
+export class TorchServeService extends Construct implements ITorchServeWorkload {
   /** Kubernetes name of every object, and the instance label. */
   public readonly name: string;
   /** The TorchServe model name, as in `/predictions/<modelName>`. */
@@ -158,8 +154,8 @@ export class TorchServeService extends Construct {
   public readonly partOf?: string;
   /** Pods per environment when nothing autoscales them; the autoscaler's floor otherwise. */
   public readonly replicas: number;
-  private autoscaled = false;
-  private hasRolloutStrategy = false;
+  private autoscaler?: IWorkloadScaler;
+  private strategySource?: IRolloutStrategySource;
   /** The namespace every object is in. */
   public readonly namespace: string;
   /** Labels that select this model's pods; stable across versions and refactors. */
@@ -173,7 +169,9 @@ export class TorchServeService extends Construct {
   /** The Deployment or Argo Rollout running the pods. */
   public readonly workload: ApiObject;
   /** How autoscalers and PDB checks refer to {@link workload}. */
-  public readonly workloadRef: { readonly apiVersion: string; readonly kind: string; readonly name: string };
+  public readonly workloadRef: WorkloadRef;
+  /** The ports of the inference Service. */
+  public readonly inferencePorts: readonly InferencePort[];
   public readonly configMap: k8s.KubeConfigMap;
   public readonly serviceAccount: k8s.KubeServiceAccount;
   public readonly podDisruptionBudget: k8s.KubePodDisruptionBudget;
@@ -245,23 +243,22 @@ export class TorchServeService extends Construct {
       spec: this.renderPodSpec(p),
     };
     const common = {
-      replicas: p.replicas,
+      // Rendered from this construct's state: no replicas once an autoscaler owns them, so an
+      // apply never resets what the HPA chose.
+      replicas: Lazy.any({ produce: () => (this.autoscaler ? undefined : p.replicas) }) as unknown as number,
       revisionHistoryLimit: 5,
       minReadySeconds: 10,
       progressDeadlineSeconds: Math.max(600, p.startupProbeSeconds + 300),
       selector: { matchLabels: { ...this.selectorLabels } },
     };
     if (p.workload === WorkloadKind.ROLLOUT) {
-      // A plain ApiObject: the pod template is the same k8s type as for the Deployment, and the
-      // strategy comes later from a CanaryRollout (tests validate it against the Rollout CRD).
-      this.workload = new ApiObject(this, 'Resource', {
-        apiVersion: 'argoproj.io/v1alpha1',
-        kind: 'Rollout',
+      this.workload = new RolloutWithPodTemplate(this, 'Resource', {
         metadata: versioned(p.name, 'inference'),
-        spec: { ...common, template: k8s.toJson_PodTemplateSpec(template) },
-      });
+        // The strategy is the release's, asked for when the Rollout renders.
+        spec: { ...common, strategy: Lazy.any({ produce: () => this.strategySource?.rolloutStrategy() }) as never },
+      }, template);
       this.node.addValidation({
-        validate: () => (this.hasRolloutStrategy ? [] : [`${this.node.path}: a Rollout needs a strategy; release it with a CanaryRollout`]),
+        validate: () => (this.strategySource ? [] : [`${this.node.path}: a Rollout needs a strategy; release it with a ModelRelease`]),
       });
     } else {
       this.workload = new k8s.KubeDeployment(this, 'Resource', {
@@ -274,16 +271,17 @@ export class TorchServeService extends Construct {
         },
       });
     }
-    this.workloadRef = { apiVersion: this.workload.apiVersion, kind: this.workload.kind, name: p.name };
+    this.workloadRef = { apiVersion: this.workload.apiVersion, kind: p.workload, name: p.name };
 
     const servicePorts = (ports: [string, number][]): k8s.ServicePort[] =>
       ports.map(([portName, port]) => ({ name: portName, port, targetPort: k8s.IntOrString.fromString(portName), protocol: 'TCP' }));
+    this.inferencePorts = [{ name: 'http', port: TorchServePorts.INFERENCE }, ...(p.enableGrpc ? [{ name: 'grpc', port: TorchServePorts.GRPC_INFERENCE }] : [])];
     this.inferenceService = new k8s.KubeService(this, 'InferenceService', {
       metadata: metadata(p.name, 'inference'),
       spec: {
         type: 'ClusterIP',
         selector: { ...this.selectorLabels },
-        ports: servicePorts([['http', TorchServePorts.INFERENCE], ...(p.enableGrpc ? [['grpc', TorchServePorts.GRPC_INFERENCE] as [string, number]] : [])]),
+        ports: servicePorts(this.inferencePorts.map((port) => [port.name, port.port])),
       },
     });
     this.managementService = new k8s.KubeService(this, 'ManagementService', {
@@ -311,31 +309,46 @@ export class TorchServeService extends Construct {
     });
   }
 
-  /** Whether an autoscaler owns the replica count (see {@link markHasAutoscaler}). */
-  public get hasAutoscaler(): boolean {
-    return this.autoscaled;
+  /** The Service gateways route predictions to. */
+  public get inference(): IServiceBackend {
+    return backendOf(this.inferenceService, 'http', TorchServePorts.INFERENCE);
+  }
+
+  /** The management API's Service. */
+  public get management(): IServiceBackend {
+    return backendOf(this.managementService, 'management', TorchServePorts.MANAGEMENT);
+  }
+
+  /** The Service Prometheus scrapes. */
+  public get metricsServiceName(): string {
+    return this.metricsService.name;
+  }
+
+  /** What scales the replicas, if anything. */
+  public get scaler(): IWorkloadScaler | undefined {
+    return this.autoscaler;
   }
 
   /**
    * Hands the replica count to an autoscaler (the cdk8s-plus `IScalable` protocol): the
-   * Deployment then carries no `spec.replicas`, so an apply never resets what the HPA chose.
+   * workload then carries no `spec.replicas`, so an apply never resets what the HPA chose.
    */
-  public markHasAutoscaler(): void {
-    if (this.autoscaled) return;
-    this.autoscaled = true;
-    this.workload.addJsonPatch(JsonPatch.remove('/spec/replicas'));
+  public markHasAutoscaler(scaler: IWorkloadScaler): void {
+    if (this.autoscaler && this.autoscaler !== scaler) {
+      throw new ValidationError('TorchServeService.AlreadyAutoscaled', `already scaled by ${this.autoscaler.hpaName}; two autoscalers would fight over the replicas`, this);
+    }
+    this.autoscaler = scaler;
   }
 
-  /** Sets the Argo Rollout's `spec.strategy` (a `canary` or `blueGreen` object); only for Rollouts. */
-  public setRolloutStrategy(strategy: Record<string, unknown>): void {
+  /** Sets what decides the Argo Rollout's strategy (a release); only for Rollouts, and once. */
+  public useRolloutStrategy(source: IRolloutStrategySource): void {
     if (this.workloadRef.kind !== WorkloadKind.ROLLOUT) {
       throw new ValidationError('TorchServeService.NotARollout', 'a rollout strategy needs workload: WorkloadKind.ROLLOUT', this);
     }
-    if (this.hasRolloutStrategy) {
-      throw new ValidationError('TorchServeService.StrategyAlreadySet', 'the rollout strategy is already set; one CanaryRollout per service', this);
+    if (this.strategySource) {
+      throw new ValidationError('TorchServeService.StrategyAlreadySet', 'the rollout strategy is already set; one release per service', this);
     }
-    this.hasRolloutStrategy = true;
-    this.workload.addJsonPatch(JsonPatch.add('/spec/strategy', strategy));
+    this.strategySource = source;
   }
 
   /**
@@ -640,4 +653,9 @@ interface ResolvedProps extends TorchServeServiceProps {
 
 function sortKeys(map: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(map).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** A Service as a backend that gateways route to. */
+function backendOf(service: k8s.KubeService, portName: string, port: number): IServiceBackend {
+  return { name: service.name, port, portName, addAnnotation: (key, value) => service.metadata.addAnnotation(key, value) };
 }

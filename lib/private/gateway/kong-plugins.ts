@@ -56,7 +56,8 @@ export function managementPlugins(plugins: KongPluginNames): string[] {
 /** Kong reads upstream timeouts from annotations on the Kubernetes Service, in milliseconds. */
 export function annotateKongTimeouts(ctx: RouteContext): void {
   const ms = String(ctx.responseTimeoutSeconds * 1000);
-  for (const service of [ctx.inference, ctx.management]) {
+  // Every Service Kong proxies to: the release's canary or preview ones too.
+  for (const service of [ctx.inference, ctx.management, ctx.canary, ctx.preview].filter((s) => s !== undefined)) {
     service.addAnnotation('konghq.com/read-timeout', ms);
     service.addAnnotation('konghq.com/write-timeout', ms);
     service.addAnnotation('konghq.com/connect-timeout', '10000');

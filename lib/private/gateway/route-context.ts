@@ -26,6 +26,7 @@ export interface RouteContext {
   readonly preview?: BackendService;
 }
 
+/** A Service routes send traffic to. */
 export interface BackendService {
   readonly name: string;
   readonly port: number;
