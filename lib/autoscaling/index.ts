@@ -1,4 +1,4 @@
-export { GpuAutoscaler, ScalingBackend } from './gpu-autoscaler';
-export type { GpuAutoscalerProps, PeakHours, ScaleTarget } from './gpu-autoscaler';
+export { GpuAutoscaler, ModelAutoscaler, ScalingBackend } from './model-autoscaler';
+export type { GpuAutoscalerProps, ModelAutoscalerProps, PeakHours, ScaleTarget } from './model-autoscaler';
 export { ADAPTER_RULES_KEY, PrometheusAdapterRules } from './prometheus-adapter-rules';
 export type { ExternalMetricRule } from './prometheus-adapter-rules';

@@ -7,7 +7,7 @@ import { ModelNetworkPolicy, NamespaceGuardrails } from '../isolation';
 import { parseQuantity } from '../private/quantity';
 import { LABEL_COMPONENT, LABEL_MANAGED_BY, LABEL_PART_OF, MANAGED_BY } from '../private/labels';
 import { toResourceName } from '../private/names';
-import { GpuAutoscaler, ScalingBackend } from '../autoscaling';
+import { ModelAutoscaler, ScalingBackend } from '../autoscaling';
 import { packageIndexEgressRule, servingImageOf } from '../image';
 import { imageRef } from '../private/image-ref';
 import { RedisCache, RedisPersistence } from '../cache';
@@ -90,7 +90,7 @@ export class EnvironmentChart extends Chart {
   /** Whether a model here runs as an Argo Rollout (canary or blue-green), whose fields Argo Rollouts rewrites. */
   public readonly usesRollouts: boolean;
   /** The models' autoscalers, keyed by TorchServe model name; empty without `autoscaling`. */
-  public readonly autoscalers: ReadonlyMap<string, GpuAutoscaler>;
+  public readonly autoscalers: ReadonlyMap<string, ModelAutoscaler>;
   /** The models' monitoring, keyed by TorchServe model name; empty without `monitoring`. */
   public readonly monitoring: ReadonlyMap<string, MonitoringBundle>;
 
@@ -200,11 +200,11 @@ export class EnvironmentChart extends Chart {
     this.routes = env.gateway ? this.addGateway(props.fleet.name, env.namespace, env.gateway, renderedProvider(env.gateway, strategies.values()), releases) : new Map();
 
     const gpuMetrics = gpuMetricsOf(env);
-    const autoscalers = new Map<string, GpuAutoscaler>();
+    const autoscalers = new Map<string, ModelAutoscaler>();
     const scaling = env.autoscaling;
     if (scaling) {
       for (const service of this.services.values()) {
-        autoscalers.set(service.modelName, new GpuAutoscaler(this, `${service.name}-autoscaler`, {
+        autoscalers.set(service.modelName, new ModelAutoscaler(this, `${service.name}-autoscaler`, {
           service,
           backend: scaling.backend as ScalingBackend,
           minReplicas: scaling.minReplicas ?? env.replicas,

@@ -43,8 +43,8 @@ export interface PeakHours {
   readonly minReplicas: number;
 }
 
-/** Properties of a {@link GpuAutoscaler}. */
-export interface GpuAutoscalerProps {
+/** Properties of a {@link ModelAutoscaler}. */
+export interface ModelAutoscalerProps {
   /** The model deployment; its replica count is handed to the autoscaler. */
   readonly service: ITorchServeWorkload;
   /** The most pods to run. */
@@ -119,7 +119,7 @@ const CRON_FIELD = /^[0-9A-Za-z*,/-]+$/;
  * @see https://keda.sh/docs/2.20/reference/scaledobject-spec/
  * @see https://argo-rollouts.readthedocs.io/en/stable/features/hpa-support/
  */
-export class GpuAutoscaler extends Construct implements IWorkloadScaler {
+export class ModelAutoscaler extends Construct implements IWorkloadScaler {
   /** The HPA's name (KEDA's too, via `advanced.horizontalPodAutoscalerConfig.name`). */
   public readonly hpaName: string;
   public readonly backend: ScalingBackend;
@@ -128,10 +128,10 @@ export class GpuAutoscaler extends Construct implements IWorkloadScaler {
   /** The HorizontalPodAutoscaler or the ScaledObject. */
   public readonly resource: k8s.KubeHorizontalPodAutoscalerV2 | ScaledObject;
 
-  constructor(scope: Construct, id: string, props: GpuAutoscalerProps) {
+  constructor(scope: Construct, id: string, props: ModelAutoscalerProps) {
     super(scope, id);
     const fail = (code: string, message: string): never => {
-      throw new ValidationError(`GpuAutoscaler.${code}`, message, this);
+      throw new ValidationError(`ModelAutoscaler.${code}`, message, this);
     };
     const service = props.service;
     if (service.scaler) fail('AlreadyAutoscaled', `service "${service.name}" already has an autoscaler; two would fight over its replicas`);
@@ -313,3 +313,10 @@ function isTimeZone(zone: string): boolean {
     return false;
   }
 }
+
+/** @deprecated Use {@link ModelAutoscaler}: it scales on CPU, memory and queue wait, GPU only when asked. */
+export const GpuAutoscaler = ModelAutoscaler;
+/** @deprecated Use {@link ModelAutoscaler}. */
+export type GpuAutoscaler = ModelAutoscaler;
+/** @deprecated Use {@link ModelAutoscalerProps}. */
+export type GpuAutoscalerProps = ModelAutoscalerProps;

@@ -1,7 +1,7 @@
 import { Chart, Duration, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { ADAPTER_RULES_KEY, GpuAutoscaler, ScalingBackend, type GpuAutoscalerProps } from '../lib/autoscaling';
+import { ADAPTER_RULES_KEY, GpuAutoscaler, ModelAutoscaler, ScalingBackend, type ModelAutoscalerProps } from '../lib/autoscaling';
 import { GpuMetrics } from '../lib/monitoring';
 import { ModelArchive, TorchServeService, WorkloadKind, type TorchServeServiceProps } from '../lib/torchserve';
 import { ManifestValidator, formatIssue } from '../lib/validation';
@@ -24,11 +24,11 @@ function service(chart: Chart, modelName = 'intent_classifier', props: Partial<T
   });
 }
 
-function synth(props: Partial<GpuAutoscalerProps> = {}, serviceProps: Partial<TorchServeServiceProps> = {}) {
+function synth(props: Partial<ModelAutoscalerProps> = {}, serviceProps: Partial<TorchServeServiceProps> = {}) {
   const chart = new Chart(Testing.app(), 'test');
   const svc = service(chart, 'intent_classifier', serviceProps);
   if (serviceProps.workload === WorkloadKind.ROLLOUT) svc.useRolloutStrategy({ rolloutStrategy: () => ({ canary: { steps: [{ setWeight: 20 }, { pause: {} }] } }) });
-  const autoscaler = new GpuAutoscaler(chart, 'autoscaler', { service: svc, maxReplicas: 6, ...props });
+  const autoscaler = new ModelAutoscaler(chart, 'autoscaler', { service: svc, maxReplicas: 6, ...props });
   const objects = Testing.synth(chart) as any[];
   const get = (kind: string) => objects.find((o) => o.kind === kind);
   return { chart, svc, autoscaler, objects, get };
@@ -39,7 +39,7 @@ function expectValid(objects: any[]): void {
   expect(issues.map(formatIssue)).toEqual([]);
 }
 
-describe('GpuAutoscaler', () => {
+describe('ModelAutoscaler', () => {
   it('defaults to a KEDA ScaledObject on CPU 60%, memory 70% and the mean queue wait, and takes the replicas from the Deployment', () => {
     const { get, autoscaler } = synth();
     const so = get('ScaledObject');
@@ -105,18 +105,18 @@ describe('GpuAutoscaler', () => {
   it('records the Prometheus the adapter rules are written for, and refuses two in one namespace', () => {
     const chart = new Chart(Testing.app(), 'test');
     const url = 'http://prometheus.observability.svc:9090';
-    new GpuAutoscaler(chart, 'a-autoscaler', { service: service(chart, 'intent_classifier'), maxReplicas: 4, backend: ScalingBackend.HPA_WITH_PROMETHEUS_ADAPTER, prometheusUrl: url });
+    new ModelAutoscaler(chart, 'a-autoscaler', { service: service(chart, 'intent_classifier'), maxReplicas: 4, backend: ScalingBackend.HPA_WITH_PROMETHEUS_ADAPTER, prometheusUrl: url });
     const configMap = (Testing.synth(chart) as any[]).find((o) => o.metadata.name === 'prometheus-adapter-external-rules');
     expect(configMap.metadata.annotations['model-serving/prometheus-url']).toBe(url);
     expect(configMap.data[ADAPTER_RULES_KEY]).toContain(`# Written for the Prometheus at ${url}: set the adapter's prometheus.url (and port) to it.`);
-    expect(() => new GpuAutoscaler(chart, 'b-autoscaler', { service: service(chart, 'toxicity'), maxReplicas: 4, backend: ScalingBackend.HPA_WITH_PROMETHEUS_ADAPTER }))
+    expect(() => new ModelAutoscaler(chart, 'b-autoscaler', { service: service(chart, 'toxicity'), maxReplicas: 4, backend: ScalingBackend.HPA_WITH_PROMETHEUS_ADAPTER }))
       .toThrow('[PrometheusAdapterRules.PrometheusMismatch] test/b-autoscaler: the chart\'s adapter rules are written for http://prometheus.observability.svc:9090, not http://prometheus-operated.monitoring.svc:9090; an environment has one Prometheus');
   });
 
   it('renders an autoscaling/v2 HPA and the prometheus-adapter rules it needs with the adapter backend', () => {
     const chart = new Chart(Testing.app(), 'test');
     for (const model of ['intent_classifier', 'toxicity']) {
-      new GpuAutoscaler(chart, `${model}-autoscaler`, { service: service(chart, model), maxReplicas: 4, backend: ScalingBackend.HPA_WITH_PROMETHEUS_ADAPTER, gpuUtilization: 80 });
+      new ModelAutoscaler(chart, `${model}-autoscaler`, { service: service(chart, model), maxReplicas: 4, backend: ScalingBackend.HPA_WITH_PROMETHEUS_ADAPTER, gpuUtilization: 80 });
     }
     const objects = Testing.synth(chart) as any[];
     const hpa = objects.find((o) => o.kind === 'HorizontalPodAutoscaler' && o.metadata.name === 'intent-classifier');
@@ -171,28 +171,28 @@ describe('GpuAutoscaler', () => {
   });
 
   it.each([
-    ['maxReplicas below minReplicas', { minReplicas: 4, maxReplicas: 3 }, "[GpuAutoscaler.InvalidReplicas] test/autoscaler: 'minReplicas' (4) must be an integer from 1 to maxReplicas (3)"],
-    ['a fractional maxReplicas', { maxReplicas: 2.5 }, "[GpuAutoscaler.InvalidReplicas] test/autoscaler: 'maxReplicas' (2.5) must be an integer from 1 to 1000"],
-    ['a StatefulSet target', { target: { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'x' } }, "[GpuAutoscaler.InvalidTarget] test/autoscaler: 'target' (apps/v1 StatefulSet) must be apps/v1 Deployment or argoproj.io/v1alpha1 Rollout"],
-    ['a CPU target above 100%', { cpuUtilization: 150 }, "[GpuAutoscaler.InvalidUtilization] test/autoscaler: 'cpuUtilization' (150) must be an integer percentage from 1 to 100"],
-    ['a queue wait target beyond the response timeout', { queueWaitTarget: Duration.minutes(2) }, "[GpuAutoscaler.InvalidQueueWaitTarget] test/autoscaler: 'queueWaitTarget' (120000ms) must be at least 1ms and below the response timeout (60s)"],
-    ['a scale-down window longer than the API allows', { scaleDownStabilization: Duration.hours(2) }, "[GpuAutoscaler.InvalidBehavior] test/autoscaler: 'scaleDownStabilization' (7200s) must be whole seconds from 0 to 3600"],
-    ['peak hours with the adapter backend', { backend: ScalingBackend.HPA_WITH_PROMETHEUS_ADAPTER, peakHours: { timezone: 'UTC', start: '0 8 * * *', end: '0 18 * * *', minReplicas: 4 } }, "[GpuAutoscaler.PeakHoursNeedKeda] test/autoscaler: 'peakHours' is a KEDA cron trigger; use backend ScalingBackend.KEDA, or drop 'peakHours' to keep the same floor all day"],
-    ['a peak floor not above the off-peak floor', { peakHours: { timezone: 'UTC', start: '0 8 * * *', end: '0 18 * * *', minReplicas: 2 } }, "[GpuAutoscaler.InvalidPeakHours] test/autoscaler: 'peakHours.minReplicas' (2) must be an integer above minReplicas (2) and at most maxReplicas (6)"],
-    ['a six-field cron', { peakHours: { timezone: 'UTC', start: '0 0 8 * * *', end: '0 18 * * *', minReplicas: 4 } }, '[GpuAutoscaler.InvalidPeakHours] test/autoscaler: \'peakHours.start\' ("0 0 8 * * *") must be a five-field cron expression such as "0 7 * * 1-5"'],
-    ['an unknown time zone', { peakHours: { timezone: 'Mars/Olympus', start: '0 8 * * *', end: '0 18 * * *', minReplicas: 4 } }, '[GpuAutoscaler.InvalidPeakHours] test/autoscaler: \'peakHours.timezone\' ("Mars/Olympus") must be an IANA time zone such as "Europe/Berlin" or "UTC"'],
-    ['a Prometheus URL that is not http(s)', { prometheusUrl: 'prometheus:9090' }, "[GpuAutoscaler.InvalidPrometheusUrl] test/autoscaler: 'prometheusUrl' (\"prometheus:9090\") must be an http(s) URL such as \"http://prometheus-operated.monitoring.svc:9090\""],
-    ['GPU metrics without a GPU target', { gpuMetrics: GpuMetrics.torchServe() }, "[GpuAutoscaler.UnusedGpuMetrics] test/autoscaler: 'gpuMetrics' needs 'gpuUtilization'"],
-  ] as [string, Partial<GpuAutoscalerProps>, string][])('fails on %s', (_name, props, message) => {
+    ['maxReplicas below minReplicas', { minReplicas: 4, maxReplicas: 3 }, "[ModelAutoscaler.InvalidReplicas] test/autoscaler: 'minReplicas' (4) must be an integer from 1 to maxReplicas (3)"],
+    ['a fractional maxReplicas', { maxReplicas: 2.5 }, "[ModelAutoscaler.InvalidReplicas] test/autoscaler: 'maxReplicas' (2.5) must be an integer from 1 to 1000"],
+    ['a StatefulSet target', { target: { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'x' } }, "[ModelAutoscaler.InvalidTarget] test/autoscaler: 'target' (apps/v1 StatefulSet) must be apps/v1 Deployment or argoproj.io/v1alpha1 Rollout"],
+    ['a CPU target above 100%', { cpuUtilization: 150 }, "[ModelAutoscaler.InvalidUtilization] test/autoscaler: 'cpuUtilization' (150) must be an integer percentage from 1 to 100"],
+    ['a queue wait target beyond the response timeout', { queueWaitTarget: Duration.minutes(2) }, "[ModelAutoscaler.InvalidQueueWaitTarget] test/autoscaler: 'queueWaitTarget' (120000ms) must be at least 1ms and below the response timeout (60s)"],
+    ['a scale-down window longer than the API allows', { scaleDownStabilization: Duration.hours(2) }, "[ModelAutoscaler.InvalidBehavior] test/autoscaler: 'scaleDownStabilization' (7200s) must be whole seconds from 0 to 3600"],
+    ['peak hours with the adapter backend', { backend: ScalingBackend.HPA_WITH_PROMETHEUS_ADAPTER, peakHours: { timezone: 'UTC', start: '0 8 * * *', end: '0 18 * * *', minReplicas: 4 } }, "[ModelAutoscaler.PeakHoursNeedKeda] test/autoscaler: 'peakHours' is a KEDA cron trigger; use backend ScalingBackend.KEDA, or drop 'peakHours' to keep the same floor all day"],
+    ['a peak floor not above the off-peak floor', { peakHours: { timezone: 'UTC', start: '0 8 * * *', end: '0 18 * * *', minReplicas: 2 } }, "[ModelAutoscaler.InvalidPeakHours] test/autoscaler: 'peakHours.minReplicas' (2) must be an integer above minReplicas (2) and at most maxReplicas (6)"],
+    ['a six-field cron', { peakHours: { timezone: 'UTC', start: '0 0 8 * * *', end: '0 18 * * *', minReplicas: 4 } }, '[ModelAutoscaler.InvalidPeakHours] test/autoscaler: \'peakHours.start\' ("0 0 8 * * *") must be a five-field cron expression such as "0 7 * * 1-5"'],
+    ['an unknown time zone', { peakHours: { timezone: 'Mars/Olympus', start: '0 8 * * *', end: '0 18 * * *', minReplicas: 4 } }, '[ModelAutoscaler.InvalidPeakHours] test/autoscaler: \'peakHours.timezone\' ("Mars/Olympus") must be an IANA time zone such as "Europe/Berlin" or "UTC"'],
+    ['a Prometheus URL that is not http(s)', { prometheusUrl: 'prometheus:9090' }, "[ModelAutoscaler.InvalidPrometheusUrl] test/autoscaler: 'prometheusUrl' (\"prometheus:9090\") must be an http(s) URL such as \"http://prometheus-operated.monitoring.svc:9090\""],
+    ['GPU metrics without a GPU target', { gpuMetrics: GpuMetrics.torchServe() }, "[ModelAutoscaler.UnusedGpuMetrics] test/autoscaler: 'gpuMetrics' needs 'gpuUtilization'"],
+  ] as [string, Partial<ModelAutoscalerProps>, string][])('fails on %s', (_name, props, message) => {
     expect(() => synth(props)).toThrow(message);
   });
 
   it('fails when a service gets a second autoscaler', () => {
     const chart = new Chart(Testing.app(), 'test');
     const svc = service(chart);
-    new GpuAutoscaler(chart, 'a', { service: svc, maxReplicas: 4 });
-    expect(() => new GpuAutoscaler(chart, 'b', { service: svc, maxReplicas: 4 }))
-      .toThrow('[GpuAutoscaler.AlreadyAutoscaled] test/b: service "intent-classifier" already has an autoscaler; two would fight over its replicas');
+    new ModelAutoscaler(chart, 'a', { service: svc, maxReplicas: 4 });
+    expect(() => new ModelAutoscaler(chart, 'b', { service: svc, maxReplicas: 4 }))
+      .toThrow('[ModelAutoscaler.AlreadyAutoscaled] test/b: service "intent-classifier" already has an autoscaler; two would fight over its replicas');
   });
 
   it.each(['staging', 'production'])('matches the %s snapshot', async (environment) => {
@@ -208,5 +208,12 @@ describe('GpuAutoscaler', () => {
     expect(mine).toHaveLength(2);
     expectValid(mine);
     await expect(mine.map((o) => stringify(o, { lineWidth: 0 })).join('---\n')).toMatchFileSnapshot('./__snapshots__/autoscaling-production-prometheus-adapter.k8s.yaml');
+  });
+
+  it('keeps GpuAutoscaler as a deprecated alias, so charts written against the old name still build', () => {
+    const chart = Testing.chart();
+    const scaler = new GpuAutoscaler(chart, 'old-name', { service: service(chart), maxReplicas: 3 });
+    expect(scaler).toBeInstanceOf(ModelAutoscaler);
+    expect(Testing.synth(chart).filter((o) => o.kind === 'ScaledObject')).toHaveLength(1);
   });
 });
