@@ -1,7 +1,7 @@
 import { FleetConfigError } from '../lib/fleet';
 import { OutputFolderError } from '../lib/output';
-import { ValidationError } from '../lib/private/validation-error';
-import { YamlEditError } from '../lib/private/yaml-edit';
+import { ValidationError } from '../lib/core';
+import { YamlEditError } from '../lib/repository';
 import { RegistryError } from '../lib/registry';
 
 /**

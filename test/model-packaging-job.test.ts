@@ -6,8 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
 import { type KubeObject, checkPolicies } from '../lib/policy';
 import {
-  BuiltInHandler, ModelPackagingJob, type ModelPackagingJobProps, PackagingHandler, packagingJobName, writePackagingJob,
+  BuiltInHandler, ModelPackagingJob, type ModelPackagingJobProps, PackagingHandler, packagingJobName,
 } from '../lib/packaging';
+import { writePackagingJob } from '../lib/repository';
 import { defaultValidator } from '../lib/validation';
 import { REPO_ROOT, readTree, tempDir } from './helpers/app';
 

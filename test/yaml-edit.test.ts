@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { YamlEditError, editYamlText } from '../lib/private/yaml-edit';
+import { YamlEditError, editYamlText } from '../lib/repository/yaml-edit';
 import { changedLines } from './helpers/text';
 
 

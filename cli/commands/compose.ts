@@ -2,10 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { FleetConfig } from '../../lib/fleet';
-import { fetchArchiveCommand, renderLocalCompose } from '../../lib/operations';
-import { SERVING_IMAGES_DIR } from '../../lib/image';
-import { unpinnedImageProblem } from '../../lib/private/image-ref';
-import { toResourceName } from '../../lib/private/names';
+import { fetchArchiveCommand, renderLocalCompose } from '../../lib/compose';
+import { SERVING_IMAGES_DIR, unpinnedImageProblem } from '../../lib/image';
+import { toResourceName } from '../../lib/core';
 import { CliError } from '../cli-error';
 import { openRepository, registryOption } from '../options';
 

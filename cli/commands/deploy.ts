@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { type FleetConfig, modelReleaseType } from '../../lib/fleet';
-import { type YamlEdit, editYamlText } from '../../lib/private/yaml-edit';
+import { type YamlEdit, editYamlText } from '../../lib/repository';
 import { versionProblem } from '../../lib/registry';
 import { CliError, refusing } from '../cli-error';
 import { openRepository, outputOption, registryOption } from '../options';

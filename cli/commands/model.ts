@@ -2,15 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type Command, Option } from 'commander';
 import type { FleetConfig } from '../../lib/fleet';
-import { BuiltInHandler, PackagingHandler, packagedArchiveUri, packagingFolder, writePackagingJob } from '../../lib/packaging';
-import { type YamlEdit, editYamlText } from '../../lib/private/yaml-edit';
+import { BuiltInHandler, PackagingHandler, packagedArchiveUri } from '../../lib/packaging';
 import {
   type ChangeAuthor, type ModelRegistry, type RegistryChange, type RegistryFile, RegistryAction, RegistryStage, compareVersions, emptyRegistry,
   modelNameProblem, promoteVersion, registerVersion, resolveActor, versionProblem,
 } from '../../lib/registry';
-import { imageRef } from '../../lib/private/image-ref';
-import type { ServingRepository } from '../../lib/repository';
-import { ValidationError } from '../../lib/private/validation-error';
+import { imageRef } from '../../lib/image';
+import { type ServingRepository, type YamlEdit, editYamlText, packagingFolder, writePackagingJob } from '../../lib/repository';
+import { ValidationError } from '../../lib/core';
 import { ModelArchive } from '../../lib/torchserve';
 import { CliError, refusing } from '../cli-error';
 import { openRepository, outputOption, packagingDirOption, registryOption } from '../options';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { type YamlEdit, editYamlText } from '../../lib/private/yaml-edit';
+import { type YamlEdit, editYamlText } from '../../lib/repository';
 import { type ModelRegistry, RegistryAction, RegistryStage, promoteVersion, resolveActor } from '../../lib/registry';
 import { CliError, refusing } from '../cli-error';
 import { openRepository, outputOption, registryOption } from '../options';

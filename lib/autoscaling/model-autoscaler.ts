@@ -6,7 +6,7 @@ import { GpuMetrics } from '../monitoring/gpu-metrics';
 import { DEFAULT_PROMETHEUS_URL, prometheusUrlProblem } from '../monitoring/prometheus-address';
 import { TorchServeMetrics } from '../monitoring/torchserve-metrics';
 import { isDnsLabel } from '../private/names';
-import { ValidationError } from '../private/validation-error';
+import { ValidationError } from '../core/validation-error';
 import type { ITorchServeWorkload, IWorkloadScaler } from '../torchserve';
 import { PrometheusAdapterRules, type ExternalMetricRule } from './prometheus-adapter-rules';
 

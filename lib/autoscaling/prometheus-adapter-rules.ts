@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { stringify } from 'yaml';
 import * as k8s from '../../imports/k8s';
 import { LABEL_COMPONENT, LABEL_MANAGED_BY, LABEL_NAME, MANAGED_BY } from '../private/labels';
-import { ValidationError } from '../private/validation-error';
+import { ValidationError } from '../core/validation-error';
 
 /**
  * One prometheus-adapter external metric rule.

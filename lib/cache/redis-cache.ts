@@ -4,7 +4,7 @@ import * as k8s from '../../imports/k8s';
 import { LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME, LABEL_PART_OF, LABEL_VERSION, MANAGED_BY } from '../private/labels';
 import { LABEL_VALUE_PATTERN, isDnsLabel } from '../private/names';
 import { QUANTITY_PATTERN, parseQuantity } from '../private/quantity';
-import { ValidationError } from '../private/validation-error';
+import { ValidationError } from '../core/validation-error';
 import type { IConnectable, INetworkClient } from '../isolation/model-network-policy';
 import { restrictedContainerSecurity, restrictedPodSecurity } from '../private/pod-hardening';
 

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { Certificate } from '../../imports/certificate-cert-manager.io';
 import { DNS_LABEL_PATTERN } from '../private/names';
-import { ValidationError } from '../private/validation-error';
+import { ValidationError } from '../core/validation-error';
 import { type GatewayProvider, JwtVerification } from './gateway-provider';
 import { GatewayRoute, type GatewayRouteProps } from './gateway-route';
 

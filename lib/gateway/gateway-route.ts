@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { cidrProblem } from '../private/cidr';
 import type { RouteContext } from '../private/gateway/route-context';
-import { ValidationError } from '../private/validation-error';
+import { ValidationError } from '../core/validation-error';
 import type { IServiceBackend, ITorchServeWorkload } from '../torchserve';
 import { GatewayFeature, GatewayKind } from './gateway-kind';
 import { type GatewayProvider, JwtVerification, unsupportedMessage } from './gateway-provider';

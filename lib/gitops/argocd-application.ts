@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { Application } from '../../imports/application-argoproj.io';
 import { isDnsLabel } from '../private/names';
-import { ValidationError } from '../private/validation-error';
+import { ValidationError } from '../core/validation-error';
 
 /** Properties of an {@link ArgoCdApplication}. */
 export interface ArgoCdApplicationProps {

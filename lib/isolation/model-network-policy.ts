@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
 import { cidrProblem } from '../private/cidr';
 import { isDnsLabel } from '../private/names';
-import { ValidationError } from '../private/validation-error';
+import { ValidationError } from '../core/validation-error';
 import { type ITorchServeWorkload, TorchServePorts } from '../torchserve';
 import { dnsEgressRule, objectStorageEgressRule } from '../private/pod-hardening';
 

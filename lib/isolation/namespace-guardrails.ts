@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
 import { isDnsLabel } from '../private/names';
-import { ValidationError } from '../private/validation-error';
+import { ValidationError } from '../core/validation-error';
 
 /** What the namespace's workloads may use at most, summed over all pods. */
 export interface NamespaceBudget {

@@ -6,7 +6,7 @@ import { ServiceMonitor, ServiceMonitorSpecEndpointsScheme } from '../../imports
 import type { GatewayRoute } from '../gateway';
 import { LABEL_COMPONENT, LABEL_INSTANCE, LABEL_NAME } from '../private/labels';
 import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN } from '../private/names';
-import { ValidationError } from '../private/validation-error';
+import { ValidationError } from '../core/validation-error';
 import { type ITorchServeWorkload, WorkloadKind } from '../torchserve';
 import { renderAlertRules, type AlertRule } from './alert-rules';
 import { GpuMetrics } from './gpu-metrics';

@@ -1,2 +1,1 @@
 export * from './model-store-backup';
-export * from './local-compose';

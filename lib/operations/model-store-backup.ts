@@ -5,7 +5,7 @@ import { cidrProblem } from '../private/cidr';
 import { LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME, LABEL_PART_OF, MANAGED_BY } from '../private/labels';
 import { isDnsLabel } from '../private/names';
 import { QUANTITY_PATTERN, parseQuantity } from '../private/quantity';
-import { ValidationError } from '../private/validation-error';
+import { ValidationError } from '../core/validation-error';
 import { dnsEgressRule, objectStorageEgressRule, restrictedContainerSecurity, restrictedPodSecurity } from '../private/pod-hardening';
 
 /**

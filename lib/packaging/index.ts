@@ -1,2 +1,1 @@
 export * from './model-packaging-job';
-export * from './write-packaging-job';

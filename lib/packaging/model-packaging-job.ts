@@ -9,7 +9,7 @@ import {
 import { LABEL_VALUE_PATTERN, isDnsLabel, toResourceName } from '../private/names';
 import { QUANTITY_PATTERN, parseQuantity } from '../private/quantity';
 import { unpinnedImageProblem } from '../private/image-ref';
-import { ValidationError } from '../private/validation-error';
+import { ValidationError } from '../core/validation-error';
 import { archivePathProblem, modelNameProblem, versionProblem } from '../registry';
 import { dnsEgressRule, objectStorageEgressRule, restrictedPodSecurity } from '../private/pod-hardening';
 

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
 import { stringify } from 'yaml';
-import { ValidationError } from '../private/validation-error';
+import { ValidationError } from '../core/validation-error';
 import { GATEWAY_API_PLUGIN } from '../gateway/providers';
 
 /** The plugin release this project's canaries are written for. */

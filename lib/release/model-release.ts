@@ -7,7 +7,7 @@ import * as k8s from '../../imports/k8s';
 import { type RolloutSpecStrategy, RolloutSpecStrategyCanaryMaxUnavailable, RolloutSpecStrategyCanaryStepsPauseDuration } from '../../imports/rollout-argoproj.io';
 import type { IModelRoute, RequestMetrics } from '../gateway';
 import { DEFAULT_PROMETHEUS_URL, ROLLOUTS_POD_TEMPLATE_HASH, type ReplicaSetScrape, TorchServeMetrics, prometheusUrlProblem } from '../monitoring';
-import { ValidationError } from '../private/validation-error';
+import { ValidationError } from '../core/validation-error';
 import { type IRolloutStrategySource, type IServiceBackend, type ITorchServeWorkload, WorkloadKind } from '../torchserve';
 import { type ReleaseStrategy, ReleaseType } from './release-strategy';
 

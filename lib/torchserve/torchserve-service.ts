@@ -8,7 +8,7 @@ import {
 import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, isDnsLabel, toResourceName } from '../private/names';
 import { QUANTITY_PATTERN, parseQuantity, toMebibytes } from '../private/quantity';
 import { unpinnedImageProblem } from '../private/image-ref';
-import { ValidationError } from '../private/validation-error';
+import { ValidationError } from '../core/validation-error';
 import { ModelArchive } from './model-archive';
 import { TorchServePorts, renderTorchServeConfig } from './torchserve-config';
 import { restrictedContainerSecurity, restrictedPodSecurity } from '../private/pod-hardening';

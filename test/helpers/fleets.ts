@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
-import { type YamlEdit, editYamlText } from '../../lib/private/yaml-edit';
+import { type YamlEdit, editYamlText } from '../../lib/repository/yaml-edit';
 import { DEFAULT_FLEET } from './app';
 
 /** A fixture fleet for release, gate and scrape tests; independent of the shipped serving.yaml. */

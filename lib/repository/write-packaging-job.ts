@@ -3,7 +3,7 @@ import path from 'node:path';
 import { App, Chart, YamlOutputType } from 'cdk8s';
 import { stringify } from 'yaml';
 import { recoverInterruptedSwap } from '../output';
-import { ModelPackagingJob, type ModelPackagingJobProps } from './model-packaging-job';
+import { ModelPackagingJob, type ModelPackagingJobProps } from '../packaging/model-packaging-job';
 
 /** Options of {@link writePackagingJob}. */
 export interface WritePackagingJobOptions extends ModelPackagingJobProps {
