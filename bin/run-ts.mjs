@@ -60,12 +60,15 @@ async function build() {
     outfile: temp,
     metafile: true,
     logLevel: 'warning',
+    // Module-relative paths (the validator's schemas) resolve from the bundle through this.
+    define: { MODEL_SERVING_BUNDLE_ROOT: JSON.stringify(path.relative(buildDir, root)) },
   });
   // Dependencies change only with package-lock.json, so their files need not be checked one by one.
   const inputs = Object.keys(result.metafile.inputs)
     .map((file) => path.relative(root, path.resolve(root, file)))
     .filter((file) => !file.startsWith(`node_modules${path.sep}`));
-  const prints = Object.fromEntries([...inputs, 'package-lock.json'].sort().map((file) => [file, fingerprint(path.join(root, file))]));
+  // This launcher too: how it bundles (the define above) is part of what it built.
+  const prints = Object.fromEntries([...inputs, 'package-lock.json', path.relative(root, fileURLToPath(import.meta.url))].sort().map((file) => [file, fingerprint(path.join(root, file))]));
   fs.renameSync(temp, bundle);
   fs.writeFileSync(`${manifest}.${process.pid}.tmp`, `${JSON.stringify(prints)}\n`);
   fs.renameSync(`${manifest}.${process.pid}.tmp`, manifest);

@@ -1,5 +1,4 @@
 import { readFileSync, readdirSync } from 'node:fs';
-import { projectRoot } from '../private/project-root';
 import { createRequire } from 'node:module';
 import { isIPv4, isIPv6 } from 'node:net';
 import * as path from 'node:path';
@@ -55,8 +54,22 @@ export interface ManifestValidatorOptions {
   kubernetesModels?: boolean;
 }
 
-/** Where `npm run import` writes the schemas; relative to this file so it works under tsx and vitest alike. */
-export const DEFAULT_SCHEMA_DIR = path.join(projectRoot(__dirname), 'imports', 'schemas');
+/**
+ * Set by the esbuild bundle of `bin/run-ts.mjs` to the package root, relative to the bundle: a
+ * bundle has one `__dirname` for every module it holds.
+ */
+declare const MODEL_SERVING_BUNDLE_ROOT: string | undefined;
+
+/**
+ * Where `npm run import` writes the schemas, found relative to this module and never by
+ * searching: `imports/schemas` two folders above it, in the sources (`lib/validation`) and in
+ * the built package (`build/lib/validation`, schemas copied to `build/imports/schemas`) alike.
+ * An installed copy therefore reads its own schemas, never those of the project it sits in.
+ */
+export const DEFAULT_SCHEMA_DIR =
+  typeof MODEL_SERVING_BUNDLE_ROOT === 'string'
+    ? path.resolve(__dirname, MODEL_SERVING_BUNDLE_ROOT, 'imports', 'schemas')
+    : path.resolve(__dirname, '..', '..', 'imports', 'schemas');
 
 type Schema = { [keyword: string]: unknown };
 
