@@ -8,6 +8,7 @@
 export * from './core';
 export * from './torchserve';
 export * from './gateway';
+export * from './signals';
 export * from './monitoring';
 export * from './autoscaling';
 export * from './release';

@@ -2,7 +2,7 @@ import { Chart, Duration, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { ADAPTER_RULES_KEY, GpuAutoscaler, ModelAutoscaler, ScalingBackend, type ModelAutoscalerProps } from '../lib/autoscaling';
-import { GpuMetrics } from '../lib/monitoring';
+import { GpuMetrics } from '../lib/signals';
 import { ModelArchive, TorchServeService, WorkloadKind, type TorchServeServiceProps } from '../lib/torchserve';
 import { ManifestValidator, formatIssue } from '../lib/validation';
 import { monitoredEnvironment, objectsOf } from './fixtures/promtool/monitored-fleet';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ADAPTER_RULES_KEY, ScalingBackend } from '../lib/autoscaling';
-import { GpuMetrics } from '../lib/monitoring';
+import { GpuMetrics } from '../lib/signals';
 import { asRecordingRules, checkRules } from './fixtures/promtool/promtool';
 import { monitoredEnvironment } from './fixtures/promtool/monitored-fleet';
 import { fleetWithGateway } from './helpers/fleets';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { GpuMetrics, type AlertRule } from '../lib/monitoring';
+import type { AlertRule } from '../lib/monitoring';
+import { GpuMetrics } from '../lib/signals';
 import { monitoredEnvironment } from './fixtures/promtool/monitored-fleet';
 import { testRules } from './fixtures/promtool/promtool';
 import { EXPORTERS, documentedScrape, storedSeries } from './fixtures/scrape/exporters';

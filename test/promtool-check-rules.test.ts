@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GpuMetrics } from '../lib/monitoring';
+import { GpuMetrics } from '../lib/signals';
 import { checkRules } from './fixtures/promtool/promtool';
 import { monitoredEnvironment } from './fixtures/promtool/monitored-fleet';
 import { fleetWithGateway } from './helpers/fleets';

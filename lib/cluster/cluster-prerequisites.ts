@@ -1,5 +1,5 @@
 import { GATEWAY_API_PLUGIN_LOCATION, GATEWAY_API_PLUGIN_SHA256, GATEWAY_API_PLUGIN_VERSION } from '../release/gateway-api-plugin';
-import { DEFAULT_PROMETHEUS_URL } from '../monitoring/prometheus-address';
+import { DEFAULT_PROMETHEUS_URL } from '../signals';
 
 /**
  * A controller, exporter or CRD set the generated output needs in the cluster, with the versions

@@ -12,7 +12,8 @@ import { packageIndexEgressRule, servingImageOf } from '../image';
 import { imageRef } from '../private/image-ref';
 import { RedisCache, RedisPersistence } from '../cache';
 import { ModelStoreBackup, modelStorePrefix } from '../operations';
-import { GpuMetrics, MonitoringBundle } from '../monitoring';
+import { MonitoringBundle } from '../monitoring';
+import { GpuMetrics } from '../signals';
 import { GatewayApiPluginAccess, ModelRelease, ReleaseStrategy, ReleaseType } from '../release';
 import { ModelArchive, TorchServeService, WorkloadKind } from '../torchserve';
 

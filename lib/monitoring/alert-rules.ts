@@ -1,6 +1,6 @@
 import type { RequestMetrics } from '../gateway/request-metrics';
-import type { GpuMetrics } from './gpu-metrics';
-import type { TorchServeMetrics } from './torchserve-metrics';
+import type { GpuMetrics } from '../signals';
+import type { TorchServeMetrics } from '../signals';
 
 /**
  * The sub-sections of the README's "Troubleshooting" section; each

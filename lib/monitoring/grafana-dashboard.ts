@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { RequestMetrics } from '../gateway/request-metrics';
-import type { GpuMetrics } from './gpu-metrics';
-import type { TorchServeMetrics } from './torchserve-metrics';
+import type { GpuMetrics } from '../signals';
+import type { TorchServeMetrics } from '../signals';
 
 /** The dashboard variables every panel query may contain. */
 export const DASHBOARD_VARIABLES = { namespace: '$namespace', rateInterval: '$__rate_interval' } as const;

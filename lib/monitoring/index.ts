@@ -1,11 +1,4 @@
 export { TroubleshootingAnchor } from './alert-rules';
 export type { AlertRule } from './alert-rules';
-export { GpuMetrics } from './gpu-metrics';
-export type { DcgmMetricsOptions } from './gpu-metrics';
 export { MonitoringBundle } from './monitoring-bundle';
 export type { MonitoringBundleProps } from './monitoring-bundle';
-export { TorchServeMetrics } from './torchserve-metrics';
-export type { TorchServeMetricsOptions } from './torchserve-metrics';
-export { DEFAULT_PROMETHEUS_URL, prometheusUrlProblem } from './prometheus-address';
-export { ROLLOUTS_POD_TEMPLATE_HASH, ROLLOUTS_POD_TEMPLATE_HASH_LABEL } from './torchserve-metrics';
-export type { ReplicaSetScrape } from './monitoring-bundle';

@@ -9,17 +9,8 @@ import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN } from '../private/names';
 import { ValidationError } from '../core/validation-error';
 import { type ITorchServeWorkload, WorkloadKind } from '../torchserve';
 import { renderAlertRules, type AlertRule } from './alert-rules';
-import { GpuMetrics } from './gpu-metrics';
 import { renderDashboard } from './grafana-dashboard';
-import { ROLLOUTS_POD_TEMPLATE_HASH, TorchServeMetrics } from './torchserve-metrics';
-
-/**
- * A scrape of a model's TorchServe metrics: the pod labels it copies onto every series. Release
- * gates that read the new ReplicaSet's pods need `rollouts-pod-template-hash` among them.
- */
-export interface ReplicaSetScrape {
-  readonly podTargetLabels: readonly string[];
-}
+import { GpuMetrics, ROLLOUTS_POD_TEMPLATE_HASH, type ReplicaSetScrape, TorchServeMetrics } from '../signals';
 
 /** Properties of a {@link MonitoringBundle}. */
 export interface MonitoringBundleProps {

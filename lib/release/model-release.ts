@@ -6,7 +6,7 @@ import {
 import * as k8s from '../../imports/k8s';
 import { type RolloutSpecStrategy, RolloutSpecStrategyCanaryMaxUnavailable, RolloutSpecStrategyCanaryStepsPauseDuration } from '../../imports/rollout-argoproj.io';
 import type { IModelRoute, RequestMetrics } from '../gateway';
-import { DEFAULT_PROMETHEUS_URL, ROLLOUTS_POD_TEMPLATE_HASH, type ReplicaSetScrape, TorchServeMetrics, prometheusUrlProblem } from '../monitoring';
+import { DEFAULT_PROMETHEUS_URL, ROLLOUTS_POD_TEMPLATE_HASH, type ReplicaSetScrape, TorchServeMetrics, prometheusUrlProblem } from '../signals';
 import { ValidationError } from '../core/validation-error';
 import { type IRolloutStrategySource, type IServiceBackend, type ITorchServeWorkload, WorkloadKind } from '../torchserve';
 import { type ReleaseStrategy, ReleaseType } from './release-strategy';

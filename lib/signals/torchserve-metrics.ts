@@ -1,4 +1,21 @@
-import type { ITorchServeWorkload } from '../torchserve';
+/**
+ * What {@link TorchServeMetrics.of} needs of a deployment: where its metrics Service is and what
+ * its pods are named. A TorchServe workload (`ITorchServeWorkload`) is one.
+ */
+export interface TorchServeMetricsSource {
+  readonly name: string;
+  readonly namespace: string;
+  /** The Service in front of port 8082; the Prometheus Operator copies its name into `service`. */
+  readonly metricsServiceName: string;
+}
+
+/**
+ * A scrape of a model's TorchServe metrics: the pod labels it copies onto every series. Release
+ * gates that read the new ReplicaSet's pods need `rollouts-pod-template-hash` among them.
+ */
+export interface ReplicaSetScrape {
+  readonly podTargetLabels: readonly string[];
+}
 
 /** Options for {@link TorchServeMetrics.of}. */
 export interface TorchServeMetricsOptions {
@@ -32,7 +49,7 @@ export const ROLLOUTS_POD_TEMPLATE_HASH_LABEL = 'rollouts_pod_template_hash';
  */
 export class TorchServeMetrics {
   /** The metrics of `service`. */
-  public static of(service: ITorchServeWorkload, options: TorchServeMetricsOptions = {}): TorchServeMetrics {
+  public static of(service: TorchServeMetricsSource, options: TorchServeMetricsOptions = {}): TorchServeMetrics {
     return new TorchServeMetrics(options.namespace ?? service.namespace, service.metricsServiceName, service.name, options.podTemplateHash);
   }
 
