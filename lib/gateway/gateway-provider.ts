@@ -1,9 +1,8 @@
-import type { Construct } from 'constructs';
-import type { RenderedRoutes, RouteContext } from '../private/gateway/route-context';
+import type { FrontendParts, RenderedRoutes, RouteContext } from '../private/gateway/route-context';
 import { type GatewayApiImplementation, type GatewayFeature, type GatewayKind, featureName } from './gateway-kind';
 import type { GatewayRequestMetrics, RequestMetricsTarget } from './request-metrics';
 
-export type { BackendService, RenderedRoutes, RouteContext } from '../private/gateway/route-context';
+export type { BackendService, FrontendParts, RenderedRoutes, RouteContext } from '../private/gateway/route-context';
 
 /** How a gateway checks the JWT on the prediction API. */
 export enum JwtVerification {
@@ -25,16 +24,7 @@ export enum CanaryGateSource {
 }
 
 /** What the gateway-specific part of a {@link GatewayFrontend} needs. */
-export interface FrontendContext {
-  readonly scope: Construct;
-  /** Object name prefix, e.g. the fleet name. */
-  readonly name: string;
-  readonly namespace: string;
-  /** Every host the environment serves. */
-  readonly hosts: readonly string[];
-  /** The Secret with the certificate for every host. */
-  readonly tlsSecretName: string;
-  readonly labels: Record<string, string>;
+export interface FrontendContext extends FrontendParts {
   /** The GatewayClass, for gateways that have one. */
   readonly gatewayClassName?: string;
   /** Secrets holding the consumers' JWT credentials, for gateways that verify tokens themselves. */

@@ -38,9 +38,12 @@ export interface BackendService {
 /** What a gateway's environment-wide objects need. */
 export interface FrontendParts {
   readonly scope: Construct;
+  /** Object name prefix, e.g. the fleet name. */
   readonly name: string;
   readonly namespace: string;
+  /** Every host the environment serves. */
   readonly hosts: readonly string[];
+  /** The Secret with the certificate for every host. */
   readonly tlsSecretName: string;
   readonly labels: Record<string, string>;
 }
