@@ -183,6 +183,7 @@ describe('ModelAutoscaler', () => {
     ['an unknown time zone', { peakHours: { timezone: 'Mars/Olympus', start: '0 8 * * *', end: '0 18 * * *', minReplicas: 4 } }, '[ModelAutoscaler.InvalidPeakHours] test/autoscaler: \'peakHours.timezone\' ("Mars/Olympus") must be an IANA time zone such as "Europe/Berlin" or "UTC"'],
     ['a Prometheus URL that is not http(s)', { prometheusUrl: 'prometheus:9090' }, "[ModelAutoscaler.InvalidPrometheusUrl] test/autoscaler: 'prometheusUrl' (\"prometheus:9090\") must be an http(s) URL such as \"http://prometheus-operated.monitoring.svc:9090\""],
     ['GPU metrics without a GPU target', { gpuMetrics: GpuMetrics.torchServe() }, "[ModelAutoscaler.UnusedGpuMetrics] test/autoscaler: 'gpuMetrics' needs 'gpuUtilization'"],
+    ['an unknown backend', { backend: 'vpa' as ScalingBackend }, '[ModelAutoscaler.InvalidBackend] test/autoscaler: \'backend\' ("vpa") must be one of: hpa-with-prometheus-adapter, keda'],
   ] as [string, Partial<ModelAutoscalerProps>, string][])('fails on %s', (_name, props, message) => {
     expect(() => synth(props)).toThrow(message);
   });

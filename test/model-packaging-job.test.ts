@@ -2,12 +2,14 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Duration, Testing } from 'cdk8s';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
 import { type KubeObject, checkPolicies } from '../lib/policy';
 import {
-  BuiltInHandler, ModelPackagingJob, type ModelPackagingJobProps, PackagingHandler, packagingJobName,
+  BuiltInHandler, ModelPackagingJob, type ModelPackagingJobProps, PackagingHandler, packagedArchiveUri, packagingJobName,
 } from '../lib/packaging';
+import { archivePathProblem, modelNameProblem, versionProblem } from '../lib/registry';
 import { writePackagingJob } from '../lib/repository';
 import { defaultValidator } from '../lib/validation';
 import { REPO_ROOT, readTree, tempDir } from './helpers/app';
@@ -180,10 +182,37 @@ describe('ModelPackagingJob', () => {
     ['a deadline shorter than a minute', { activeDeadline: Duration.seconds(30) }, "[ModelPackagingJob.OutOfRange] test/Job: 'activeDeadline' (30s) must be at least one minute"],
     ['a bad CIDR', { objectStorageCidrs: ['10.0.0.0/33'] }, "[ModelPackagingJob.InvalidCidr] test/Job: 'objectStorageCidrs' entry \"10.0.0.0/33\""],
     ['a name longer than a label', { name: `package-${'x'.repeat(60)}` }, `[ModelPackagingJob.InvalidName] test/Job: 'name' ("package-${'x'.repeat(60)}") must be a DNS-1123 label of at most 63 characters`],
+    ['a handler with NUL bytes', { handler: PackagingHandler.fromFile('h.py', 'x = 1\u0000\n') }, "[ModelPackagingJob.BinarySource] test/Job: 'handler' must be text; it contains NUL bytes"],
+    ['requirements with NUL bytes', { requirements: 'torch==2.5.1\u0000' }, "[ModelPackagingJob.BinarySource] test/Job: 'requirements' must be text"],
+    ['no object storage range', { objectStorageCidrs: [] }, "[ModelPackagingJob.InvalidCidr] test/Job: 'objectStorageCidrs' must list at least one CIDR; the Job cannot reach S3 otherwise"],
+    ['a namespace that is no DNS label', { namespace: 'Staging' }, '[ModelPackagingJob.InvalidNamespace] test/Job: \'namespace\' ("Staging") must be a DNS-1123 label; set it on the construct or the chart'],
+    ['no namespace, in a chart without one', { namespace: undefined }, "[ModelPackagingJob.InvalidNamespace] test/Job: 'namespace' (undefined) must be a DNS-1123 label"],
   ];
 
   it.each(INVALID)('refuses %s', (_what, props, message) => {
     expect(() => synth(props)).toThrow(message);
+  });
+
+  it('puts every valid model, version and bucket at an archive location the registry accepts', () => {
+    // The construct re-checks the location it writes against the registry's archive rule; with
+    // the rules on name, version and bucket before it, that check must never be what fails.
+    const name = fc.stringMatching(/^[a-z][a-z0-9_-]{0,46}[a-z0-9]$/).filter((n) => modelNameProblem(n) === undefined);
+    const identifier = fc.stringMatching(/^[0-9A-Za-z-]{1,8}$/);
+    const version = fc.tuple(fc.nat(999), fc.nat(999), fc.nat(999), fc.option(identifier, { nil: undefined }), fc.option(identifier, { nil: undefined }))
+      .map(([major, minor, patch, pre, build]) => `${major}.${minor}.${patch}${pre ? `-${pre}` : ''}${build ? `+${build}` : ''}`)
+      .filter((v) => versionProblem(v) === undefined);
+    const bucket = fc.stringMatching(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/);
+    fc.assert(fc.property(name, version, bucket, (modelName, modelVersion, archiveBucket) => {
+      expect(archivePathProblem(packagedArchiveUri(archiveBucket, modelName, modelVersion))).toBeUndefined();
+      let code: string | undefined;
+      try {
+        synth({ modelName, modelVersion, archiveBucket });
+      } catch (error) {
+        code = (error as { code?: string }).code ?? String(error);
+      }
+      expect(code).not.toBe('ModelPackagingJob.InvalidArchiveUri');
+      expect(code).toBeUndefined();
+    }), { numRuns: 60 });
   });
 });
 

@@ -207,9 +207,12 @@ describe('ModelStoreBackup', () => {
     ['a time zone in the schedule', { schedule: 'CRON_TZ=UTC 17 3 * * *' }, 'must be a cron expression of five fields'],
     ['an unknown time zone', { timeZone: 'Mars/Olympus' }, '[ModelStoreBackup.InvalidTimeZone] production/Backup: \'timeZone\' ("Mars/Olympus") must be an IANA time zone such as "Etc/UTC" or "Europe/Berlin"'],
     ['a role that is not an IAM role ARN', { iamRoleArn: 'betterprompts-model-backup' }, '[ModelStoreBackup.InvalidRoleArn] production/Backup: \'iamRoleArn\' ("betterprompts-model-backup") must be an IAM role ARN such as "arn:aws:iam::123456789012:role/model-backup"'],
-    ['a name too long for its Jobs', { name: 'a'.repeat(53) }, 'must be a DNS-1123 label of at most 52 characters, so the Jobs\' names fit in 63'],
+    ['a name too long for its Jobs', { name: 'a'.repeat(53) }, `[ModelStoreBackup.InvalidName] production/Backup: 'name' ("${'a'.repeat(53)}") must be a DNS-1123 label of at most 52 characters, so the Jobs' names fit in 63`],
     ['a starting deadline the controller cannot meet', { startingDeadline: Duration.seconds(5) }, '[ModelStoreBackup.OutOfRange] production/Backup: \'startingDeadline (seconds)\' (5) must be an integer from 10 to 86400'],
-    ['a CIDR with host bits', { objectStorageCidrs: ['10.0.0.1/8'] }, '\'objectStorageCidrs\' entry "10.0.0.1/8" has host bits set'],
+    ['a CIDR with host bits', { objectStorageCidrs: ['10.0.0.1/8'] }, '[ModelStoreBackup.InvalidCidr] production/Backup: \'objectStorageCidrs\' entry "10.0.0.1/8" has host bits set'],
+    ['no object storage range', { objectStorageCidrs: [] }, "[ModelStoreBackup.NoObjectStorage] production/Backup: 'objectStorageCidrs' must list at least one CIDR; the job cannot reach S3 otherwise"],
+    ['memory that is not a quantity', { memory: '512MB' }, '[ModelStoreBackup.InvalidQuantity] production/Backup: \'memory\' ("512MB") must be a positive Kubernetes quantity such as "250m" or "512Mi"'],
+    ['no CPU', { cpu: '0' }, '[ModelStoreBackup.InvalidQuantity] production/Backup: \'cpu\' ("0") must be a positive Kubernetes quantity'],
     ['no namespace', { namespace: undefined }, '[ModelStoreBackup.InvalidNamespace] production/Backup: \'namespace\' (undefined) must be a DNS-1123 label; set it on the construct or the chart'],
   ])('refuses %s', (_name, props, message) => {
     expect(() => synth(props)).toThrow(message);

@@ -214,8 +214,10 @@ describe('RedisCache', () => {
     ['the latest tag', { image: 'redis:latest' }, 'never "latest"'],
     ['too little memory', { memory: '32Mi' }, '[RedisCache.InvalidQuantity] staging/PredictionCache: \'memory\' ("32Mi") must be at least 64Mi; Redis needs room beyond its maxmemory'],
     ['a bad volume size', { persistence: RedisPersistence.appendOnly({ size: 'five gigs' }) }, '\'persistence.size\' ("five gigs") must be a positive Kubernetes quantity'],
-    ['a bad StorageClass', { persistence: RedisPersistence.appendOnly({ size: '1Gi', storageClassName: 'GP3' }) }, '\'persistence.storageClassName\' ("GP3") must be a StorageClass name'],
-    ['a bad Secret name', { passwordSecretName: 'Redis_Auth' }, '\'passwordSecretName\' ("Redis_Auth") must be the name of a Secret in the namespace'],
+    ['a bad StorageClass', { persistence: RedisPersistence.appendOnly({ size: '1Gi', storageClassName: 'GP3' }) }, '[RedisCache.InvalidStorageClass] staging/PredictionCache: \'persistence.storageClassName\' ("GP3") must be a StorageClass name'],
+    ['a bad Secret name', { passwordSecretName: 'Redis_Auth' }, '[RedisCache.InvalidSecretName] staging/PredictionCache: \'passwordSecretName\' ("Redis_Auth") must be the name of a Secret in the namespace'],
+    ['a bad Secret key', { passwordSecretName: 'redis-auth', passwordSecretKey: 'redis password' }, '[RedisCache.InvalidSecretKey] staging/PredictionCache: \'passwordSecretKey\' ("redis password") must be a Secret key: letters, digits, "-", "_" and "."'],
+    ['a namespace that is no DNS label', { namespace: 'Staging' }, '[RedisCache.InvalidNamespace] staging/PredictionCache: \'namespace\' ("Staging") must be a DNS-1123 label; set it on the construct or the chart'],
     ['a bad name', { name: 'Prediction-Cache' }, '[RedisCache.InvalidName] staging/PredictionCache: \'name\' ("Prediction-Cache") must be a DNS-1123 label of at most 52 characters'],
   ])('refuses %s', (_name, props, message) => {
     expect(() => synth(props)).toThrow(message);

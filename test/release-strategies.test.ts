@@ -3,9 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { Chart, Testing } from 'cdk8s';
 import { FleetConfigError, parseFleet } from '../lib/fleet';
-import { GatewayApiPluginConfig } from '../lib/release';
 import { type KubeObject, checkPolicies } from '../lib/policy';
 import { formatIssue, validateDirectory } from '../lib/validation';
 import { synthToTemp } from './helpers/app';
@@ -186,13 +184,6 @@ describe('release strategy errors', () => {
   it('names the new place of the old autoscaling Prometheus key, with its line', () => {
     const text = editFleet((d) => d.setIn(['environments', 'staging', 'autoscaling', 'prometheusUrl'], 'http://prom:9090'), RELEASE_FIXTURE_FLEET);
     expect(errorOf(text)).toMatch(/fleet\.yaml:\d+:\d+: environments\.staging\.autoscaling\.prometheusUrl: has moved to environments\.staging\.prometheus\.url: an environment has one Prometheus address/);
-  });
-
-  it('pins a custom plugin location by checksum, or refuses it', () => {
-    const chart = new Chart(Testing.app(), 'rollouts');
-    expect(() => new GatewayApiPluginConfig(chart, 'unpinned', { location: 'file:///plugins/gatewayapi' }))
-      .toThrow("[GatewayApiPluginConfig.UnpinnedLocation] rollouts/unpinned: 'location' and 'sha256' go together: the controller runs the binary it downloads only if its checksum matches");
-    expect(() => new GatewayApiPluginConfig(chart, 'bad', { location: 'file:///plugins/gatewayapi', sha256: 'abc' })).toThrow(/must be 64 lowercase hex digits/);
   });
 
   it('writes no argo-rollouts-config unless asked: a Helm-installed Argo Rollouts owns it', () => {

@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { Certificate } from '../../imports/certificate-cert-manager.io';
-import { DNS_LABEL_PATTERN } from '../private/names';
+import { DNS_LABEL_PATTERN, isDnsLabel } from '../private/names';
 import { ValidationError } from '../core/validation-error';
 import { type GatewayProvider, JwtVerification } from './gateway-provider';
 import { GatewayRoute, type GatewayRouteProps } from './gateway-route';
@@ -55,6 +55,13 @@ export class GatewayFrontend extends Construct {
 
   constructor(scope: Construct, id: string, props: GatewayFrontendProps) {
     super(scope, id);
+    // Object names are derived from it: "<name>-tls", "<name>-https-redirect", the Gateway itself.
+    if (!isDnsLabel(props.name)) {
+      throw new ValidationError('GatewayFrontend.InvalidName', `'name' ("${props.name}") must be a DNS-1123 label, e.g. the fleet name`, this);
+    }
+    if (!isDnsLabel(props.namespace)) {
+      throw new ValidationError('GatewayFrontend.InvalidNamespace', `'namespace' ("${props.namespace}") must be a namespace name`, this);
+    }
     if (!DNS_LABEL_PATTERN.test(props.tlsIssuerName)) {
       throw new ValidationError('GatewayFrontend.InvalidIssuer', `'tlsIssuerName' ("${props.tlsIssuerName}") must name a cert-manager issuer`, this);
     }

@@ -155,11 +155,17 @@ export class GatewayRoute extends Construct implements IModelRoute {
     if (props.requireJwt && gateway.jwtVerification === JwtVerification.VERIFIER && !props.jwtAuthUrl) {
       fail('MissingJwtAuthUrl', `gateway "${gateway.label}" verifies JWTs through an external verifier; set 'jwtAuthUrl'`);
     }
+    // A verifier without requireJwt would leave the prediction API open while looking protected.
+    if (props.jwtAuthUrl !== undefined && !props.requireJwt) fail('UnusedJwtAuthUrl', "'jwtAuthUrl' needs 'requireJwt: true'; without it no token is checked");
     if (props.jwtAuthUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(props.jwtAuthUrl)) {
       fail('InvalidJwtAuthUrl', `'jwtAuthUrl' ("${props.jwtAuthUrl}") must be an http(s) URL`);
     }
     const rate = props.rateLimitPerSecond;
     if (rate !== undefined && (!Number.isInteger(rate) || rate < 1)) fail('InvalidRateLimit', `'rateLimitPerSecond' (${rate}) must be a positive integer`);
+    const burst = props.rateLimitBurst;
+    if (burst !== undefined && (!Number.isInteger(burst) || burst < 1)) fail('InvalidRateLimit', `'rateLimitBurst' (${burst}) must be a positive integer`);
+    // Never dropped: a burst alone would limit nothing.
+    if (burst !== undefined && rate === undefined) fail('InvalidRateLimit', "'rateLimitBurst' needs 'rateLimitPerSecond'");
 
     if (props.canary && gateway.canaryProvider) {
       fail('UnsupportedFeature', `gateway "${gateway.label}" cannot carry canary weights; its canaries are served by gateway "${gateway.canaryProvider.label}": create the route with that gateway`);

@@ -46,6 +46,9 @@ export class ArgoCdApplication extends Construct {
     if (!isDnsLabel(props.name)) fail(`'name' ("${props.name}") must be a DNS-1123 label`);
     if (!/^(https?|ssh):\/\/\S+$|^git@\S+:\S+$/.test(props.repoURL)) fail(`'repoURL' ("${props.repoURL}") must be an https, ssh or git@ repository URL`);
     if (props.path.startsWith('/') || props.path.split('/').includes('..')) fail(`'path' ("${props.path}") must be a relative folder inside the repository`);
+    for (const [prop, namespace] of [['destinationNamespace', props.destinationNamespace], ['namespace', props.namespace]] as const) {
+      if (namespace !== undefined && !isDnsLabel(namespace)) fail(`'${prop}' ("${namespace}") must be a namespace name`);
+    }
 
     const ignoreDifferences = props.ignoreRolloutManagedFields
       ? [

@@ -78,6 +78,8 @@ export class ModelNetworkPolicy extends Construct {
     const management = namespaces('managementNamespaces', props.managementNamespaces ?? gateway);
     const managementCidrs = cidrs('managementCidrs', props.managementCidrs ?? []);
     const storage = cidrs('objectStorageCidrs', props.objectStorageCidrs ?? ['0.0.0.0/0']);
+    // An egress rule without destinations allows every destination: [] would open 443 to the world.
+    if (storage.length === 0) fail('NoObjectStorage', "'objectStorageCidrs' must list at least one CIDR: an egress rule with no destination allows 443 to every address");
     const service = props.service;
     this.service = service;
     const fromNamespaces = (names: string[]): k8s.NetworkPolicyPeer[] =>

@@ -38,13 +38,24 @@ export class NamespaceGuardrails extends Construct {
       throw new ValidationError('NamespaceGuardrails.InvalidNamespace', `'namespace' ("${props.namespace}") must be a namespace name`, this);
     }
     const metadata = (name: string) => ({ name, namespace: props.namespace, labels: props.labels ?? {} });
+    const { budget } = props;
+    // The API server refuses a negative hard limit; a fractional pod or GPU count limits nothing real.
+    for (const key of ['pods', 'gpus'] as const) {
+      if (!Number.isInteger(budget[key]) || budget[key] < 0) {
+        throw new ValidationError('NamespaceGuardrails.InvalidBudget', `'budget.${key}' (${budget[key]}) must be a whole number, at least 0`, this);
+      }
+    }
+    for (const key of ['cpu', 'memoryBytes', 'ephemeralStorageBytes'] as const) {
+      if (!Number.isFinite(budget[key]) || budget[key] <= 0) {
+        throw new ValidationError('NamespaceGuardrails.InvalidBudget', `'budget.${key}' (${budget[key]}) must be a positive number`, this);
+      }
+    }
 
     new k8s.KubeNetworkPolicy(this, 'DefaultDeny', {
       metadata: metadata('default-deny'),
       spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
     });
 
-    const { budget } = props;
     const mebibytes = (bytes: number) => k8s.Quantity.fromString(`${Math.ceil(bytes / 2 ** 20)}Mi`);
     const hard: Record<string, k8s.Quantity> = {
       'pods': k8s.Quantity.fromNumber(budget.pods),

@@ -328,6 +328,14 @@ function resolveGates(gates: ReleaseGates, fail: (code: string, message: string)
     prometheusAddress: gates.prometheusAddress ?? DEFAULT_PROMETHEUS_URL,
   };
   if (!(resolved.maxErrorRate > 0 && resolved.maxErrorRate < 1)) fail('InvalidGate', `'maxErrorRate' (${resolved.maxErrorRate}) must be between 0 and 1`);
+  // A limit of 0 fails every measurement: the release could never pass.
+  const latencyMs = resolved.maxP95Latency.toMilliseconds({ integral: false });
+  if (!(latencyMs > 0)) fail('InvalidGate', `'maxP95Latency' (${latencyMs}ms) must be positive`);
+  // Argo Rollouts takes the interval as a duration string; the template writes whole seconds.
+  const intervalSeconds = resolved.interval.toSeconds({ integral: false });
+  if (!Number.isInteger(intervalSeconds) || intervalSeconds < 10 || intervalSeconds > 3600) {
+    fail('InvalidGate', `'interval' (${intervalSeconds}s) must be whole seconds from 10s to 1h`);
+  }
   if (!Number.isInteger(resolved.count) || resolved.count < 1) fail('InvalidGate', `'count' (${resolved.count}) must be a positive integer`);
   if (!Number.isInteger(resolved.failureLimit) || resolved.failureLimit < 0 || resolved.failureLimit >= resolved.count) {
     fail('InvalidGate', `'failureLimit' (${resolved.failureLimit}) must be from 0 to count - 1 (${resolved.count - 1}), or a release could never fail`);

@@ -41,15 +41,16 @@ export class ReleaseStrategy {
       if (!Number.isInteger(w) || w < 1 || w > 99) throw new Error(`canary weight ${w} is impossible: each step must be an integer from 1 to 99 (100 is the promotion itself)`);
       if (i > 0 && w <= weights[i - 1]) throw new Error(`canary weights must increase: ${weights[i - 1]} is followed by ${w}`);
     });
-    return new ReleaseStrategy(ReleaseType.CANARY, { weights: [...weights], pause: options.pause ?? Duration.minutes(2) }, undefined);
+    const pause = options.pause ?? Duration.minutes(2);
+    wholeSeconds('canary pause', pause);
+    return new ReleaseStrategy(ReleaseType.CANARY, { weights: [...weights], pause }, undefined);
   }
 
   /** An Argo Rollouts blue-green release with pre-promotion analysis. */
   public static blueGreen(options: BlueGreenOptions = {}): ReleaseStrategy {
-    return new ReleaseStrategy(ReleaseType.BLUE_GREEN, undefined, {
-      autoPromotionEnabled: options.autoPromotionEnabled ?? false,
-      scaleDownDelay: options.scaleDownDelay ?? Duration.minutes(10),
-    });
+    const scaleDownDelay = options.scaleDownDelay ?? Duration.minutes(10);
+    wholeSeconds('blue-green scaleDownDelay', scaleDownDelay);
+    return new ReleaseStrategy(ReleaseType.BLUE_GREEN, undefined, { autoPromotionEnabled: options.autoPromotionEnabled ?? false, scaleDownDelay });
   }
 
   private constructor(
@@ -64,4 +65,10 @@ export class ReleaseStrategy {
   public get needsRollout(): boolean {
     return this.type !== ReleaseType.ROLLING;
   }
+}
+
+/** The Rollout writes pauses and delays in whole seconds; refuse a fraction here, not at render. */
+function wholeSeconds(what: string, duration: Duration): void {
+  const seconds = duration.toSeconds({ integral: false });
+  if (!Number.isInteger(seconds)) throw new Error(`${what} (${seconds}s) must be whole seconds`);
 }

@@ -3,9 +3,12 @@ import { Chart, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { FleetConfigError, parseFleet } from '../lib/fleet';
-import { GatewayApiImplementation, GatewayRoute, Gateways } from '../lib/gateway';
-import { ModelArchive, TorchServeService } from '../lib/torchserve';
+import {
+  GATEWAY_PROVIDERS, GatewayApiImplementation, GatewayFeature, GatewayKind, type GatewayProvider, GatewayRoute, type GatewayRouteProps, Gateways, JwtVerification,
+} from '../lib/gateway';
+import { type IServiceBackend, ModelArchive, TorchServeService } from '../lib/torchserve';
 import { synthToTemp } from './helpers/app';
+import { NAMESPACE, expectValid, expectValidationError, modelService, objectOf, synthObjects } from './helpers/constructs';
 import { fleetWithGateway } from './helpers/fleets';
 import { type Manifest, readEnvironment } from './helpers/manifests';
 
@@ -201,5 +204,104 @@ describe('gateway features a gateway cannot do', () => {
     })).toThrow('[GatewayRoute.UnsupportedFeature] prod/route2: gateway "gateway-api (envoy-gateway)" does not support rate limiting');
     expect(() => new GatewayRoute(chart, 'route3', { gateway: Gateways.nginx, service, host: HOST, tlsSecretName: 'tls', managementHost: MANAGEMENT_HOST }))
       .toThrow("[GatewayRoute.MissingAllowList] prod/route3: 'managementAllowFrom' must list at least one CIDR");
+  });
+});
+
+describe('GatewayRoute, built with props', () => {
+  function build(props: Partial<GatewayRouteProps> = {}) {
+    const chart = Testing.chart();
+    const service = modelService(chart);
+    const route = new GatewayRoute(chart, 'route', { gateway: Gateways.nginx, service, host: HOST, tlsSecretName: 'serving-tls', ...props });
+    return { chart, service, route, objects: () => synthObjects(chart) };
+  }
+  const backend = (name: string): IServiceBackend => ({ name, port: 8080, portName: 'http', addAnnotation: () => undefined });
+  const names = (objects: Manifest[]) => objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
+
+  it('by default routes predictions and /ping over TLS, never the management API, labelled as the model\'s gateway part', () => {
+    const { route, objects } = build();
+    const all = objects();
+    expect(names(all.filter((o) => o.kind === 'Ingress'))).toEqual(['Ingress/intent-classifier', 'Ingress/intent-classifier-health']);
+    expect(route.predictionRouteName).toBe('intent-classifier');
+    for (const ingress of all.filter((o) => o.kind === 'Ingress')) {
+      expect(ingress.metadata.namespace).toBe(NAMESPACE);
+      expect(ingress.metadata.labels).toMatchObject({ 'app.kubernetes.io/instance': 'intent-classifier', 'app.kubernetes.io/component': 'gateway' });
+      expect(ingress.spec.tls).toEqual([{ hosts: [HOST], secretName: 'serving-tls' }]);
+      expect(ingress.spec.ingressClassName).toBe('nginx');
+    }
+    expect(JSON.stringify(all.filter((o) => o.kind === 'Ingress'))).not.toMatch(/management|"port":\{"number":8081\}/);
+    // Only one model per host can own /ping.
+    expect(names(build({ routeHealthCheck: false }).objects().filter((o) => o.kind === 'Ingress'))).toEqual(['Ingress/intent-classifier']);
+  });
+
+  it('uses each gateway\'s usual IngressClass unless told', () => {
+    const ingressClass = (gateway: GatewayProvider, className?: string) => objectOf(build({ gateway, className }).objects(), 'Ingress', 'intent-classifier').spec.ingressClassName;
+    expect(ingressClass(Gateways.nginx)).toBe('nginx');
+    expect(ingressClass(Gateways.kong)).toBe('kong');
+    expect(ingressClass(Gateways.nginx, 'nginx-internal')).toBe('nginx-internal');
+    // Traefik's IngressRoutes go to the controller's default unless a class is named.
+    const ingressRoute = (className?: string) => objectOf(build({ gateway: Gateways.traefik, className }).objects(), 'IngressRoute', 'intent-classifier').spec;
+    expect(ingressRoute()).not.toHaveProperty('ingressClassName');
+    expect(ingressRoute('traefik-internal').ingressClassName).toBe('traefik-internal');
+  });
+
+  it('allows a burst of twice the rate unless told', () => {
+    const rateLimit = (props: Partial<GatewayRouteProps>) => objectOf(build({ gateway: Gateways.traefik, ...props }).objects(), 'Middleware', 'intent-classifier-rate-limit').spec.rateLimit;
+    expect(rateLimit({ rateLimitPerSecond: 10 })).toMatchObject({ average: 10, burst: 20 });
+    expect(rateLimit({ rateLimitPerSecond: 10, rateLimitBurst: 50 })).toMatchObject({ average: 10, burst: 50 });
+  });
+
+  it('weights prediction traffic between the model and a release\'s canary, and routes preview requests to its preview', () => {
+    const canary = build({ gateway: Gateways.traefik, canary: backend('intent-classifier-canary') });
+    expect(canary.route.canaryServiceName).toBe('intent-classifier-canary');
+    expect(canary.route.canaryRequestMetrics).toBeDefined();
+    expect(objectOf(canary.objects(), 'TraefikService', 'intent-classifier').spec.weighted.services.map((s: Manifest) => [s.name, s.weight])).toEqual([['intent-classifier', 100], ['intent-classifier-canary', 0]]);
+    const preview = build({ gateway: Gateways.nginx, preview: backend('intent-classifier-preview') });
+    expect(preview.route).toMatchObject({ previewServiceName: 'intent-classifier-preview', previewRouteName: 'intent-classifier-preview' });
+    expect(preview.route.previewRequestMetrics).toBeDefined();
+    expect(objectOf(preview.objects(), 'Ingress', 'intent-classifier-preview').metadata.annotations).toMatchObject({ 'nginx.ingress.kubernetes.io/canary': 'true' });
+  });
+
+  it('exposes no request metrics where the gateway exports none, so a release or an alert cannot read empty series', () => {
+    const route = build({ gateway: Gateways.gatewayApi(GatewayApiImplementation.NGINX_GATEWAY_FABRIC), gatewayName: 'serving' }).route;
+    expect(route.requestMetrics).toBeUndefined();
+    expect(build().route.requestMetrics).toBeDefined();
+  });
+
+  it.each(GATEWAY_PROVIDERS.map((p) => [p.label, p] as const))('passes strict schema validation with every feature %s supports', (_label, gateway: GatewayProvider) => {
+    const can = (feature: GatewayFeature) => gateway.unsupported(feature) === undefined;
+    const { objects } = build({
+      gateway,
+      gatewayName: gateway.kind === GatewayKind.GATEWAY_API ? 'serving' : undefined,
+      requireJwt: can(GatewayFeature.JWT),
+      jwtAuthUrl: can(GatewayFeature.JWT) && gateway.jwtVerification === JwtVerification.VERIFIER ? 'http://jwt.auth.svc:8080/verify' : undefined,
+      rateLimitPerSecond: can(GatewayFeature.RATE_LIMIT) ? 50 : undefined,
+      rateLimitBurst: can(GatewayFeature.RATE_LIMIT_BURST) ? 100 : undefined,
+      cacheGetResponses: can(GatewayFeature.CACHE),
+      managementHost: can(GatewayFeature.MANAGEMENT_ALLOW_LIST) ? MANAGEMENT_HOST : undefined,
+      managementAllowFrom: can(GatewayFeature.MANAGEMENT_ALLOW_LIST) ? ALLOW : undefined,
+    });
+    expectValid(objects());
+  });
+
+  describe('refuses', () => {
+    it.each<[string, Partial<GatewayRouteProps>, string, string]>([
+      ['a Gateway API route without its Gateway', { gateway: Gateways.gatewayApi(GatewayApiImplementation.TRAEFIK) }, 'GatewayRoute.MissingGateway', "Gateway API routes need 'gatewayName', the Gateway to attach to"],
+      ['a host that is no DNS name', { host: 'API.example.com' }, 'GatewayRoute.InvalidHost', '\'host\' ("API.example.com") must be a DNS name such as "api.example.com"'],
+      ['a management host that is no DNS name', { managementHost: 'mgmt', managementAllowFrom: ALLOW }, 'GatewayRoute.InvalidHost', '\'managementHost\' ("mgmt") must be a DNS name'],
+      ['a management host open to everyone', { managementHost: MANAGEMENT_HOST, managementAllowFrom: [] }, 'GatewayRoute.MissingAllowList', "'managementAllowFrom' must list at least one CIDR when 'managementHost' is set"],
+      ['an allow-list entry that is no CIDR', { managementHost: MANAGEMENT_HOST, managementAllowFrom: ['10.20.0.0'] }, 'GatewayRoute.InvalidCidr', '\'managementAllowFrom\' entry "10.20.0.0"'],
+      ['an allow-list without a management host', { managementAllowFrom: ALLOW }, 'GatewayRoute.MissingManagementHost', "'managementAllowFrom' needs 'managementHost'"],
+      ['JWT on a verifier gateway without the verifier', { requireJwt: true }, 'GatewayRoute.MissingJwtAuthUrl', 'gateway "nginx" verifies JWTs through an external verifier; set \'jwtAuthUrl\''],
+      ['a verifier without requireJwt, which would check no token', { jwtAuthUrl: 'http://jwt.auth.svc:8080/verify' }, 'GatewayRoute.UnusedJwtAuthUrl', "'jwtAuthUrl' needs 'requireJwt: true'"],
+      ['a verifier that is no http(s) URL', { requireJwt: true, jwtAuthUrl: 'jwt.auth.svc:8080/verify' }, 'GatewayRoute.InvalidJwtAuthUrl', '\'jwtAuthUrl\' ("jwt.auth.svc:8080/verify") must be an http(s) URL'],
+      ['a rate of 0', { rateLimitPerSecond: 0 }, 'GatewayRoute.InvalidRateLimit', "'rateLimitPerSecond' (0) must be a positive integer"],
+      ['a fractional burst', { rateLimitPerSecond: 10, rateLimitBurst: 2.5 }, 'GatewayRoute.InvalidRateLimit', "'rateLimitBurst' (2.5) must be a positive integer"],
+      ['a burst without a rate, which would limit nothing', { rateLimitBurst: 20 }, 'GatewayRoute.InvalidRateLimit', "'rateLimitBurst' needs 'rateLimitPerSecond'"],
+      ['a canary and a preview at once', { canary: backend('a-canary'), preview: backend('a-preview') }, 'GatewayRoute.ConflictingReleases', "'canary' and 'preview' belong to different strategies; choose one"],
+      ['a canary on a Kong Ingress, which cannot carry weights', { gateway: Gateways.kong, canary: backend('a-canary') }, 'GatewayRoute.UnsupportedFeature', 'gateway "kong" cannot carry canary weights; its canaries are served by gateway "gateway-api (kong)"'],
+      ['a canary on a gateway without request metrics', { gateway: Gateways.gatewayApi(GatewayApiImplementation.NGINX_GATEWAY_FABRIC), gatewayName: 'serving', canary: backend('a-canary') }, 'GatewayRoute.UnsupportedFeature', 'does not support canary releases'],
+    ])('%s', (_name, props, code, detail) => {
+      expectValidationError(() => build(props), code, 'test/route', detail);
+    });
   });
 });
