@@ -101,8 +101,8 @@ describe('fleet file errors', () => {
     ['an empty file', '', 'fleet.yaml: is empty; a fleet file needs at least name, image, models and environments (see serving.yaml)'],
     ['a file that is not YAML', 'models: [\n', 'fleet.yaml:2:1: not valid YAML:'],
     ['a YAML scalar', 'hello', 'fleet.yaml:1:1: must be a YAML mapping with name, image, models and environments; got "hello"'],
-    ['two YAML documents', 'a: 1\n---\nb: 2\n', 'fleet.yaml: holds 2 YAML documents; a fleet file is exactly one document'],
-    ['a duplicate key', 'name: a\nname: b\n', 'fleet.yaml:2:1: not valid YAML: Map keys must be unique'],
+    ['two YAML documents', 'a: 1\n---\nb: 2\n', 'fleet.yaml:3:1: holds 2 YAML documents; a fleet file is exactly one document'],
+    ['a duplicate key', 'name: a\nname: b\n', 'fleet.yaml:2:1: name: duplicate key "name": line 1 sets it already'],
   ])('rejects %s', (_label, text, expected) => {
     expect(errorOf(text).message).toContain(expected);
   });

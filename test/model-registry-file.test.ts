@@ -49,7 +49,7 @@ const BROKEN: [string, string, string[]][] = [
   ['text that is not YAML', 'models:\n  intent_classifier: [\n', ['registry.yaml:3:1: not valid YAML:']],
   ['a list instead of a mapping', '- intent_classifier\n', ['registry.yaml:1:1: must be a YAML mapping with a "models" key; got a list']],
   ['two documents', `${SHIPPED_TEXT}---\nmodels: {}\n`, ['holds 2 YAML documents; a registry is exactly one document']],
-  ['a duplicate key', edited('    versions:\n', '    versions:\n      1.0.0:\n        path: s3://b/x.mar\n'), ['not valid YAML: Map keys must be unique']],
+  ['a duplicate key', edited('    versions:\n', '    versions:\n      1.0.0:\n        path: s3://b/x.mar\n'), ['registry.yaml:12:7: models.intent_classifier.versions.1.0.0: duplicate key "1.0.0": line 10 sets it already']],
   ['an unknown top-level key', `owner: ml-platform\n${SHIPPED_TEXT}`, ['registry.yaml:1:1: owner: unknown key; allowed keys here: models']],
   ['an unknown key in an audit entry', edited('        actor: release-bot\n', '        actor: release-bot\n        approvedBy: bob\n'), [
     'registry.yaml:18:9: models.intent_classifier.history[0].approvedBy: unknown key; allowed keys here: action, version, stage, path, reason, forced, actor, time',

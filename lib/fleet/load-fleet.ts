@@ -1,5 +1,6 @@
 import fs from 'node:fs';
-import { Document, LineCounter, parseAllDocuments } from 'yaml';
+import type { Document, LineCounter } from 'yaml';
+import { decodeYamlBytes, readYamlDocument } from '../private/yaml-source';
 import { allowedKeysAt as schemaKeysAt, describeValue as describe, formatFieldPath as formatPath, locateInYaml as locate, valueAt } from '../private/yaml-problems';
 import type { core } from 'zod';
 import { type FleetConfig, MOVED_KEYS, fleetSchema } from './fleet-schema';
@@ -65,7 +66,9 @@ export function loadFleetSource(file: string): FleetSource {
   if (stat.size > MAX_FLEET_FILE_BYTES) {
     throw new FleetConfigError(file, [{ path: '', message: `is ${stat.size} bytes; a fleet file may be at most ${MAX_FLEET_FILE_BYTES} bytes (1 MiB)` }]);
   }
-  return parseFleetSource(fs.readFileSync(file, 'utf-8'), file);
+  const decoded = decodeYamlBytes(fs.readFileSync(file), 'fleet file');
+  if (decoded.problem) throw new FleetConfigError(file, [decoded.problem]);
+  return parseFleetSource(decoded.text, file);
 }
 
 /** Parses and validates fleet YAML text. `file` only labels the error messages. */
@@ -75,26 +78,9 @@ export function parseFleet(text: string, file = '<fleet>'): FleetConfig {
 
 /** {@link parseFleet}, keeping the text and the field locations for later checks. */
 export function parseFleetSource(text: string, file = '<fleet>'): FleetSource {
-  const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-  const documents = Array.isArray(docs) ? docs : [];
-  const yamlProblems: FleetProblem[] = [];
-  for (const doc of documents) {
-    for (const error of doc.errors) {
-      const pos = lineCounter.linePos(error.pos[0]);
-      yamlProblems.push({ path: '', line: pos.line, column: pos.col, message: `not valid YAML: ${error.message.split('\n')[0]}` });
-    }
-  }
-  if (yamlProblems.length > 0) throw new FleetConfigError(file, yamlProblems);
-  const nonEmpty = documents.filter((doc) => doc.contents !== null);
-  if (nonEmpty.length === 0) {
-    throw new FleetConfigError(file, [{ path: '', message: 'is empty; a fleet file needs at least name, image, models and environments (see serving.yaml)' }]);
-  }
-  if (nonEmpty.length > 1) {
-    throw new FleetConfigError(file, [{ path: '', message: `holds ${nonEmpty.length} YAML documents; a fleet file is exactly one document` }]);
-  }
-  const doc = nonEmpty[0];
-  const input: unknown = doc.toJS({ maxAliasCount: 100 });
+  const read = readYamlDocument(text, { kind: 'fleet file', empty: 'is empty; a fleet file needs at least name, image, models and environments (see serving.yaml)' });
+  if (read.problems) throw new FleetConfigError(file, read.problems);
+  const { doc, lineCounter, value: input } = read.source;
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw new FleetConfigError(file, [{ path: '', line: 1, column: 1, message: `must be a YAML mapping with name, image, models and environments; got ${describe(input)}` }]);
   }

@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type Document, LineCounter, parseAllDocuments, stringify } from 'yaml';
+import { type Document, type LineCounter, stringify } from 'yaml';
+import { decodeYamlBytes, readYamlDocument } from '../private/yaml-source';
 import { type core, z } from 'zod';
 import { archiveSchema, fleetSchema, versionSchema } from '../fleet/fleet-schema';
 import type { YamlLocator } from '../fleet/load-fleet';
@@ -250,8 +251,9 @@ export function readRegistryFile(file: string): RegistryFile {
   if (stat.size > MAX_REGISTRY_FILE_BYTES) {
     throw RegistryError.invalidFile(file, [{ path: '', message: `is ${stat.size} bytes; a registry may be at most ${MAX_REGISTRY_FILE_BYTES} bytes` }]);
   }
-  const text = fs.readFileSync(file, 'utf-8');
-  return { file, text, ...parseRegistrySource(text, file) };
+  const decoded = decodeYamlBytes(fs.readFileSync(file), 'registry');
+  if (decoded.problem) throw RegistryError.invalidFile(file, [decoded.problem]);
+  return { file, text: decoded.text, ...parseRegistrySource(decoded.text, file) };
 }
 
 /** Reads and validates a registry file; see {@link readRegistryFile}. */
@@ -266,23 +268,9 @@ export function parseRegistry(text: string, file = '<registry>'): ModelRegistry 
 
 /** {@link parseRegistry}, keeping the field locations for messages. */
 export function parseRegistrySource(text: string, file = '<registry>'): { registry: ModelRegistry; locate: YamlLocator } {
-  const lineCounter = new LineCounter();
-  const documents = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-  const docs = Array.isArray(documents) ? documents : [];
-  const yamlProblems: RegistryProblem[] = docs.flatMap((doc) => doc.errors.map((error) => {
-    const pos = lineCounter.linePos(error.pos[0]);
-    return { path: '', line: pos.line, column: pos.col, message: `not valid YAML: ${error.message.split('\n')[0]}` };
-  }));
-  if (yamlProblems.length > 0) throw RegistryError.invalidFile(file, yamlProblems);
-  const nonEmpty = docs.filter((doc) => doc.contents !== null);
-  if (nonEmpty.length !== 1) {
-    const message = nonEmpty.length === 0
-      ? 'is empty; a registry holds at least "models: {}" (restore it from git if it was truncated)'
-      : `holds ${nonEmpty.length} YAML documents; a registry is exactly one document`;
-    throw RegistryError.invalidFile(file, [{ path: '', message }]);
-  }
-  const doc = nonEmpty[0];
-  const input: unknown = doc.toJS({ maxAliasCount: 100 });
+  const read = readYamlDocument(text, { kind: 'registry', empty: 'is empty; a registry holds at least "models: {}" (restore it from git if it was truncated)' });
+  if (read.problems) throw RegistryError.invalidFile(file, read.problems);
+  const { doc, lineCounter, value: input } = read.source;
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw RegistryError.invalidFile(file, [{ path: '', line: 1, column: 1, message: `must be a YAML mapping with a "models" key; got ${describe(input)}` }]);
   }
