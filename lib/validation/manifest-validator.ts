@@ -14,6 +14,7 @@ import {
   type CelRuleInfo,
   type CelSummary,
 } from './cel-rules';
+import { objectMetaProblems } from './object-meta';
 
 /** One problem found in a manifest. */
 export interface ManifestIssue {
@@ -429,6 +430,9 @@ export class ManifestValidator {
         add(errorPath, message);
       }
     }
+
+    // Names, labels and annotations: what the API server checks beyond any schema.
+    for (const problem of objectMetaProblems(obj)) add(problem.path, problem.message);
 
     if (entry.origin === 'crd') {
       const rules = this.celRuleSetFor(key, entry);
