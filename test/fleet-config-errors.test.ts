@@ -44,7 +44,7 @@ describe('fleet file errors', () => {
     ['an unpinned image', ['image', 'tag'], 'latest',
       'image.tag: got "latest"; must be a pinned tag; "latest" changes under you and cannot be rolled back'],
     ['a version that is not semver', ['models', 0, 'version'], 'v1',
-      'models[0].version: got "v1"; must be a semantic version such as "1.0.0" (quote it if YAML reads it as a number)'],
+      'models[0].version: got "v1"; must be a semantic version such as "1.0.0", "1.1.0-rc.1" or "1.1.0+build.7"'],
     ['a version YAML reads as a number', ['models', 0, 'version'], 1.5,
       'models[0].version: got 1.5 (a number); expected a string, so quote it: "1.5"'],
     ['a model name that is not DNS-safe', ['models', 0, 'name'], 'Intent Classifier',

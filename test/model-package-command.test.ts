@@ -151,7 +151,7 @@ const REFUSED: [string, string[], string][] = [
   ['a model name outside the registry rule', ['--name', 'IntentClassifier', '--version', '1.1.0', '--model-path', TRAINED, '--handler', HANDLER, '--role-arn', PACKAGER],
     'error: --name "IntentClassifier": must start with a lowercase letter and contain only lowercase letters, digits, "_" and "-"'],
   ['a version that is not semantic', ['--name', 'intent_classifier', '--version', '1.1', '--model-path', TRAINED, '--handler', HANDLER, '--role-arn', PACKAGER],
-    'error: --version "1.1": must be a semantic version such as "1.0.0" (quote it if YAML reads it as a number)'],
+    'error: --version "1.1": must be a semantic version such as "1.0.0", "1.1.0-rc.1" or "1.1.0+build.7"'],
   ['a missing handler file', ['--name', 'intent_classifier', '--version', '1.1.0', '--model-path', TRAINED, '--handler', 'handlers/missing_handler.py', '--role-arn', PACKAGER],
     'error: --handler "handlers/missing_handler.py": no such file; give the handler\'s Python file, or a built-in handler: image_classifier, image_segmenter, object_detector, text_classifier'],
   ['a handler that is a folder', ['--name', 'intent_classifier', '--version', '1.1.0', '--model-path', TRAINED, '--handler', path.dirname(HANDLER), '--role-arn', PACKAGER],

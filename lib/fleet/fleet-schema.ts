@@ -5,29 +5,32 @@ import { BackupStorageClass } from '../operations/model-store-backup';
 import { cidrProblem } from '../private/cidr';
 import { DNS_LABEL_PATTERN, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, toResourceName } from '../private/names';
 import { IMAGE_DIGEST_PATTERN } from '../private/image-ref';
+import { MAX_APPLICATION_NAME_LENGTH, applicationName } from '../gitops/argocd-application';
 import { QUANTITY_PATTERN, parseQuantity } from '../private/quantity';
+import { modelArchiveProblem } from '../torchserve/model-archive';
+import { modelVersionProblem } from '../torchserve/model-version';
+import { MAX_HANDLER_LENGTH } from '../torchserve/torchserve-service';
 
 // Every message below completes the sentence "<field>: got <value>; ..." so that a
 // reader learns what is allowed without opening the README.
 
-const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
 const S3_BUCKET = '[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]';
-const S3_MAR = new RegExp(`^s3://${S3_BUCKET}/([^\\s]+/)?[A-Za-z0-9._-]+\\.mar$`);
-const PVC_MAR = /^pvc:\/\/[a-z0-9]([-a-z0-9]*[a-z0-9])?\/([^\s]+\/)?[A-Za-z0-9._-]+\.mar$/;
 const IMAGE_REPOSITORY = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
 const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 // TorchServe model names become URL segments and, with "_" mapped to "-", Kubernetes names.
 const MODEL_NAME = /^[a-z]([a-z0-9_-]*[a-z0-9])?$/;
 
-/** A semantic version; the registry and packaging follow the same rule. */
-export const versionSchema = z.string().regex(SEMVER, { message: 'must be a semantic version such as "1.0.0" (quote it if YAML reads it as a number)' });
+/** A model version (see modelVersionProblem); the registry, packaging and the constructs follow the same rule. */
+export const versionSchema = z.string().superRefine((version, ctx) => {
+  const problem = modelVersionProblem(version);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 /** Where a model archive lives; the registry follows the same rule. */
-export const archiveSchema = z
-  .string()
-  .refine((value) => S3_MAR.test(value) || PVC_MAR.test(value), {
-    message: 'must be s3://<bucket>/<key>.mar or pvc://<claim>/<path>.mar',
-  });
+export const archiveSchema = z.string().superRefine((uri, ctx) => {
+  const problem = modelArchiveProblem(uri);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 const dnsLabel = z
   .string()
@@ -94,6 +97,7 @@ const modelSchema = z.strictObject({
   handler: z
     .string()
     .min(1)
+    .max(MAX_HANDLER_LENGTH, { message: `must be at most ${MAX_HANDLER_LENGTH} characters: a built-in handler name or a handler file path, which is recorded in a pod annotation` })
     .regex(/^[A-Za-z0-9_./-]+$/, { message: 'must be a built-in handler name (e.g. "text_classifier") or a handler file path' }),
   batchSize: z.int().min(1).max(1024).default(8),
   maxBatchDelayMs: z.int().min(1).max(60_000).default(100),
@@ -364,7 +368,7 @@ const environmentSchema = z.strictObject({
   backup: backupSchema.optional(),
   redis: redisSchema.optional(),
   /** Versions pinned by `model-serving deploy`, per model; they must be promoted to the stage. */
-  versions: z.record(z.string(), z.string().regex(SEMVER, { message: 'must be a semantic version such as "1.0.0"' })).optional(),
+  versions: z.record(z.string(), versionSchema).optional(),
 });
 
 const argocdSchema = z.strictObject({
@@ -419,6 +423,7 @@ export const fleetSchema = z
     argoRollouts: argoRolloutsSchema.optional(),
   })
   .superRefine((fleet, ctx) => {
+    checkApplicationNames(fleet, ctx);
     (fleet.argocd?.automatedSync ?? []).forEach((env, index) => {
       if (!(env in fleet.environments)) {
         ctx.addIssue({ code: 'custom', path: ['argocd', 'automatedSync', index], input: env, message: `is not an environment; the fleet defines: ${Object.keys(fleet.environments).join(', ')}` });
@@ -554,6 +559,28 @@ export const fleetSchema = z
 function canaryNeedsPodMetrics(gateway: { kind: GatewayKind; implementation?: GatewayApiImplementation }): boolean {
   return gateway.kind === GatewayKind.KONG
     || (gateway.kind === GatewayKind.GATEWAY_API && (gateway.implementation === GatewayApiImplementation.KONG || gateway.implementation === GatewayApiImplementation.ENVOY_GATEWAY));
+}
+
+/**
+ * With Argo CD, each environment's Application is named `<fleet>-<environment>`, which must fit
+ * a label value. When no environment's name fits beside the fleet's name, the fleet's name is the
+ * one problem; otherwise each environment whose name is too long is.
+ */
+function checkApplicationNames(fleet: Pick<FleetConfig, 'name' | 'environments' | 'argocd'>, ctx: z.RefinementCtx): void {
+  if (!fleet.argocd) return;
+  const environments = Object.keys(fleet.environments);
+  const tooLong = environments.filter((env) => applicationName(fleet.name, env).length > MAX_APPLICATION_NAME_LENGTH);
+  if (tooLong.length === 0) return;
+  const why = `Argo CD names each environment's Application "<name>-<environment>" and labels what it deploys with it, so it must be at most ${MAX_APPLICATION_NAME_LENGTH} characters`;
+  if (tooLong.length === environments.length && environments.length > 1) {
+    const room = MAX_APPLICATION_NAME_LENGTH - 1 - Math.min(...environments.map((env) => env.length));
+    ctx.addIssue({ code: 'custom', path: ['name'], input: fleet.name, message: `is too long for argocd: ${why}; with these environments the name may have at most ${room} characters` });
+    return;
+  }
+  for (const env of tooLong) {
+    const name = applicationName(fleet.name, env);
+    ctx.addIssue({ code: 'custom', path: ['environments', env], input: env, message: `is too long for argocd: the Application "${name.length > 40 ? `${name.slice(0, 37)}...` : name}" has ${name.length} characters; ${why}. Shorten the environment's name or the fleet's name` });
+  }
 }
 
 /** The servingImages entry a model runs when it names none. */

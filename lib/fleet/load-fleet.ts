@@ -130,7 +130,8 @@ function describeIssue(issue: core.$ZodIssue, input: unknown): string {
       if (issue.origin === 'array') return `${got}; ${issue.message.replace(/^Too small: /, '')}`;
       return `${got}; must be ${issue.inclusive ? '>=' : '>'} ${issue.minimum}`;
     case 'too_big':
-      if (issue.origin === 'string') return `${got}; must be at most ${issue.maximum} characters`;
+      // A bound with its own message says why; zod's default message only restates it.
+      if (issue.origin === 'string') return `${got}; ${issue.message.startsWith('Too big') ? `must be at most ${issue.maximum} characters` : issue.message}`;
       return `${got}; must be ${issue.inclusive ? '<=' : '<'} ${issue.maximum}`;
     case 'invalid_value':
       return `${got}; expected one of: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;

@@ -1,3 +1,4 @@
 export * from './model-archive';
+export * from './model-version';
 export * from './torchserve-config';
 export * from './torchserve-service';

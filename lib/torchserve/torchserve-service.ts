@@ -10,6 +10,7 @@ import { QUANTITY_PATTERN, parseQuantity, toMebibytes } from '../private/quantit
 import { unpinnedImageProblem } from '../private/image-ref';
 import { ValidationError } from '../private/validation-error';
 import { ModelArchive } from './model-archive';
+import { modelVersionLabel, modelVersionProblem } from './model-version';
 import { TorchServePorts, renderTorchServeConfig } from './torchserve-config';
 import { restrictedContainerSecurity, restrictedPodSecurity } from '../private/pod-hardening';
 
@@ -36,6 +37,12 @@ export interface PodToleration {
 }
 
 /** Properties of a {@link TorchServeService}. */
+/**
+ * The longest handler name or path. The handler is recorded in a pod annotation, and all of a
+ * pod's annotations share 256 KiB; a handler path is far shorter than this.
+ */
+export const MAX_HANDLER_LENGTH = 1024;
+
 export interface TorchServeServiceProps {
   /**
    * The TorchServe model name, as in `POST /predictions/<modelName>`. May contain "_",
@@ -48,7 +55,8 @@ export interface TorchServeServiceProps {
   readonly modelArchive: ModelArchive;
   /**
    * The handler packaged into the archive. TorchServe reads it from the archive itself; it is
-   * recorded on the pods so an operator can see which handler a running version uses.
+   * recorded on the pods so an operator can see which handler a running version uses. At most
+   * {@link MAX_HANDLER_LENGTH} characters.
    */
   readonly handler: string;
   /** The image the pods run, `repository:tag`, `repository@sha256:…` or both; pinned (never `latest`). */
@@ -194,7 +202,8 @@ export class TorchServeService extends Construct {
     const metadata = (name: string, component: string) => ({ name, namespace: p.namespace, labels: labels(component) });
     // Only what a new model version really changes carries the version label: the workload, its
     // pods and the config. A release then changes two files, not every object of the model.
-    const versioned = (name: string, component: string) => ({ name, namespace: p.namespace, labels: { ...labels(component), [LABEL_VERSION]: p.modelVersion } });
+    const versionLabel = { [LABEL_VERSION]: modelVersionLabel(p.modelVersion) };
+    const versioned = (name: string, component: string) => ({ name, namespace: p.namespace, labels: { ...labels(component), ...versionLabel } });
 
     const configProperties = renderTorchServeConfig({
       model: {
@@ -233,7 +242,7 @@ export class TorchServeService extends Construct {
 
     const template: k8s.PodTemplateSpec = {
       metadata: {
-        labels: { ...labels('inference'), [LABEL_VERSION]: p.modelVersion },
+        labels: { ...labels('inference'), ...versionLabel },
         annotations: {
           // A config change alone would not roll the pods; a changed checksum does.
           [`${ANNOTATION_PREFIX}/config-checksum`]: createHash('sha256').update(configProperties).digest('hex'),
@@ -388,7 +397,7 @@ export class TorchServeService extends Construct {
     const readyWorkersCheck = [
       'python3', '-I', '-B', '-c',
       'import json,sys,urllib.request;'
-      + `d=json.load(urllib.request.urlopen("http://127.0.0.1:${TorchServePorts.MANAGEMENT}/models/${p.modelName}/${p.modelVersion}",timeout=4));`
+      + `d=json.load(urllib.request.urlopen("http://127.0.0.1:${TorchServePorts.MANAGEMENT}/models/${p.modelName}/${encodeURIComponent(p.modelVersion)}",timeout=4));`
       + `sys.exit(0 if sum(w["status"]=="READY" for w in d[0]["workers"])>=${p.minWorkers} else 1)`,
     ];
 
@@ -525,9 +534,11 @@ export class TorchServeService extends Construct {
     if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(props.modelName)) {
       fail('InvalidModelName', `'modelName' ("${props.modelName}") must start with a letter and contain only letters, digits, "_" and "-"`);
     }
-    if (!LABEL_VALUE_PATTERN.test(props.modelVersion) || !/^\d+\.\d+\.\d+/.test(props.modelVersion)) {
-      fail('InvalidModelVersion', `'modelVersion' ("${props.modelVersion}") must be a semantic version such as "1.0.0"`);
+    if (props.handler.length === 0 || props.handler.length > MAX_HANDLER_LENGTH) {
+      fail('InvalidHandler', `'handler' must be 1 to ${MAX_HANDLER_LENGTH} characters (it has ${props.handler.length}); it is recorded in a pod annotation`);
     }
+    const versionIssue = modelVersionProblem(props.modelVersion);
+    if (versionIssue) fail('InvalidModelVersion', `'modelVersion' ("${props.modelVersion}") ${versionIssue}`);
     const namespace = props.namespace ?? Chart.of(this).namespace;
     if (namespace === undefined || !isDnsLabel(namespace)) {
       fail('InvalidNamespace', `'namespace' (${JSON.stringify(namespace)}) must be a DNS-1123 label; set it on the construct or the chart`);
