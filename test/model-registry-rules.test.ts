@@ -188,7 +188,7 @@ const REFUSALS: [string, string[], number, string][] = [
     'an empty reason',
     ['model', 'promote', '--name', 'intent_classifier', '--version', '1.1.0', '--to', 'staging', '--reason', '  '],
     1,
-    'error: reason "  ": must not be empty',
+    'error: --reason "  ": must not be empty',
   ],
   [
     'an unknown stage',
@@ -200,13 +200,13 @@ const REFUSALS: [string, string[], number, string][] = [
     'a version that is not semantic',
     ['model', 'register', '--name', 'intent_classifier', '--version', 'v1.2', '--path', MAR('1.2.0')],
     1,
-    'error: version "v1.2": must be a semantic version such as "1.0.0" (quote it if YAML reads it as a number)',
+    'error: --version "v1.2": must be a semantic version such as "1.0.0", "1.1.0-rc.1" or "1.1.0+build.7"',
   ],
   [
     'a bad semantic version on promote',
     ['model', 'promote', '--name', 'intent_classifier', '--version', '1.0', '--to', 'staging', '--reason', 'x'],
     1,
-    'error: version "1.0": must be a semantic version such as "1.0.0" (quote it if YAML reads it as a number)',
+    'error: --version "1.0": must be a semantic version such as "1.0.0", "1.1.0-rc.1" or "1.1.0+build.7"',
   ],
   [
     'a path conflict',
@@ -218,7 +218,7 @@ const REFUSALS: [string, string[], number, string][] = [
     'a model name outside the fleet rule',
     ['model', 'register', '--name', 'Intent-Classifier', '--version', '1.0.0', '--path', MAR('1.0.0')],
     1,
-    'error: model name "Intent-Classifier": must start with a lowercase letter and contain only lowercase letters, digits, "_" and "-"',
+    'error: --name "Intent-Classifier": must start with a lowercase letter and contain only lowercase letters, digits, "_" and "-"',
   ],
   [
     'a model name that clashes with a registered one',
@@ -230,7 +230,7 @@ const REFUSALS: [string, string[], number, string][] = [
     'an archive path that is not a .mar location',
     ['model', 'register', '--name', 'intent_classifier', '--version', '1.2.0', '--path', 'https://example.com/intent_classifier.mar'],
     1,
-    'error: archive path "https://example.com/intent_classifier.mar": must be s3://<bucket>/<key>.mar or pvc://<claim>/<path>.mar',
+    'error: --path "https://example.com/intent_classifier.mar": must be s3://<bucket>/<key>.mar or pvc://<claim>/<path>.mar',
   ],
   [
     'the history of an unknown model',

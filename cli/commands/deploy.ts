@@ -67,6 +67,6 @@ function checkArguments(fleet: FleetConfig, environment: string, version: string
   if (!fleet.environments[environment]) throw new CliError(`unknown environment "${environment}"; the fleet defines: ${Object.keys(fleet.environments).join(', ')}. Nothing was changed.`);
   if (!STRATEGIES.includes(strategy as typeof STRATEGIES[number])) throw new CliError(`unknown strategy "${strategy}"; use one of: ${STRATEGIES.join(', ')}. Nothing was changed.`);
   const problem = versionProblem(version);
-  if (problem) throw new CliError(`version "${version}" ${problem}. Nothing was changed.`);
+  if (problem) throw new CliError(`<version> "${version}": ${problem}. Nothing was changed.`);
   return selectModel(fleet, requested);
 }

@@ -1,4 +1,4 @@
-import { type Document, type LineCounter, type Node, isMap, isPair, isScalar } from 'yaml';
+import { type Document, type LineCounter, type Node, isMap, isPair, isScalar, isSeq } from 'yaml';
 import type { core } from 'zod';
 
 // Shared by the fleet file and registry loaders: both report each problem with its field path,
@@ -42,6 +42,12 @@ export function locateInYaml(doc: Document, lineCounter: LineCounter, where: rea
     if (key !== undefined && depth === where.length && isMap(node)) {
       const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === key);
       if (pair && isScalar(pair.key)) offset = pair.key.range?.[0];
+    } else if (depth > 0 && (isMap(node) || isSeq(node)) && !node.flow) {
+      // A block mapping or list starts on the line below its key: point at the key.
+      const parent = doc.getIn(where.slice(0, depth - 1) as unknown[], true);
+      const last = where[depth - 1];
+      const pair = isMap(parent) ? parent.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(last)) : undefined;
+      if (pair && isScalar(pair.key) && pair.key.range) offset = pair.key.range[0];
     }
     if (offset === undefined) continue;
     const pos = lineCounter.linePos(offset);

@@ -201,6 +201,9 @@ export interface RegistryProblem {
   readonly message: string;
 }
 
+/** The options of a registry change that a rule refuses. */
+export type RegistryOption = 'model' | 'version' | 'path' | 'reason';
+
 /** A registry rule was broken, or a registry file cannot be used. Nothing was changed. */
 export class RegistryError extends Error {
   /** Every problem found in the file, when the file itself is the problem. */
@@ -220,6 +223,16 @@ export class RegistryError extends Error {
     return new RegistryError(`${file} is not a valid model registry (${count}):\n${lines.join('\n')}`, problems);
   }
 }
+
+/** A value of a registry change breaks its rule; `option` says which, so a command can name its own flag. */
+export class RegistryOptionError extends RegistryError {
+  constructor(public readonly option: RegistryOption, public readonly value: string, public readonly problem: string) {
+    super(`${OPTION_LABELS[option]} ${JSON.stringify(value)}: ${problem}`);
+    this.name = 'RegistryOptionError';
+  }
+}
+
+const OPTION_LABELS: Record<RegistryOption, string> = { model: 'model name', version: 'version', path: 'archive path', reason: 'reason' };
 
 // ---- reading and writing ----
 
@@ -436,9 +449,9 @@ export interface RegistryChange {
  * deployed version must always mean the same bytes.
  */
 export function registerVersion(registry: ModelRegistry, options: RegisterVersionOptions): RegistryChange {
-  checkField('model name', options.model, modelNameSchema);
+  checkField('model', options.model, modelNameSchema);
   checkField('version', options.version, versionSchema);
-  checkField('archive path', options.path, archivePathSchema);
+  checkField('path', options.path, archivePathSchema);
   if (options.reason !== undefined) checkField('reason', options.reason, reasonSchema);
   const existing = registry.models[options.model];
   const known = existing?.versions[options.version];
@@ -475,7 +488,7 @@ export function registerVersion(registry: ModelRegistry, options: RegisterVersio
  * versions that were promoted to staging before, unless `force` is set.
  */
 export function promoteVersion(registry: ModelRegistry, options: PromoteVersionOptions): RegistryChange {
-  checkField('model name', options.model, modelNameSchema);
+  checkField('model', options.model, modelNameSchema);
   checkField('version', options.version, versionSchema);
   const stage = STAGE_ORDER.find((s) => s === options.stage);
   if (stage === undefined) {
@@ -609,9 +622,9 @@ function checkActor(actor: string): string {
   return clean;
 }
 
-function checkField(label: string, value: string, schema: z.ZodType): void {
+function checkField(option: RegistryOption, value: string, schema: z.ZodType): void {
   const problem = problemOf(value, schema);
-  if (problem !== undefined) throw new RegistryError(`${label} ${JSON.stringify(value)}: ${problem}`);
+  if (problem !== undefined) throw new RegistryOptionError(option, value, problem);
 }
 
 // ---- locating problems, after lib/fleet/load-fleet.ts ----
