@@ -5,7 +5,9 @@ import { ScaledObject, type ScaledObjectSpecTriggers } from '../../imports/scale
 import { GpuMetrics } from '../monitoring/gpu-metrics';
 import { DEFAULT_PROMETHEUS_URL, prometheusUrlProblem } from '../monitoring/prometheus-address';
 import { TorchServeMetrics } from '../monitoring/torchserve-metrics';
+import { cronScheduleProblem } from '../private/cron';
 import { isDnsLabel } from '../private/names';
+import { timeZoneProblem } from '../private/time-zone';
 import { ValidationError } from '../private/validation-error';
 import type { TorchServeService } from '../torchserve';
 import { PrometheusAdapterRules, type ExternalMetricRule } from './prometheus-adapter-rules';
@@ -103,7 +105,6 @@ export interface GpuAutoscalerProps {
 const SIGNAL_WINDOW = '2m';
 const QUEUE_WAIT_METRIC = 'torchserve_queue_wait_milliseconds';
 const TARGETS: Record<string, string> = { Deployment: 'apps/v1', Rollout: 'argoproj.io/v1alpha1' };
-const CRON_FIELD = /^[0-9A-Za-z*,/-]+$/;
 
 /**
  * Scales a TorchServe deployment on CPU (60%), memory (70%) and the mean queue wait per request,
@@ -198,12 +199,13 @@ export class GpuAutoscaler extends Construct {
         fail('InvalidPeakHours', `'peakHours.minReplicas' (${peak.minReplicas}) must be an integer above minReplicas (${minReplicas}) and at most maxReplicas (${maxReplicas})`);
       }
       for (const [field, cron] of [['start', peak.start], ['end', peak.end]] as const) {
-        const parts = cron.trim().split(/\s+/);
-        if (parts.length !== 5 || !parts.every((part) => CRON_FIELD.test(part))) {
-          fail('InvalidPeakHours', `'peakHours.${field}' ("${cron}") must be a five-field cron expression such as "0 7 * * 1-5"`);
-        }
+        const problem = cronScheduleProblem(cron);
+        if (problem) fail('InvalidPeakHours', `'peakHours.${field}' ("${cron}") ${problem}`);
       }
-      if (!isTimeZone(peak.timezone)) fail('InvalidPeakHours', `'peakHours.timezone' ("${peak.timezone}") must be an IANA time zone such as "Europe/Berlin" or "UTC"`);
+      // KEDA's cron scaler refuses a window that starts when it ends.
+      if (peak.start.trim() === peak.end.trim()) fail('InvalidPeakHours', `'peakHours.start' and 'peakHours.end' must differ ("${peak.start}")`);
+      const zoneProblem = timeZoneProblem(peak.timezone);
+      if (zoneProblem) fail('InvalidPeakHours', `'peakHours.timezone' ("${peak.timezone}") ${zoneProblem}`);
     }
     const prometheusUrl = props.prometheusUrl ?? DEFAULT_PROMETHEUS_URL;
     const urlProblem = prometheusUrlProblem(prometheusUrl);
@@ -304,12 +306,3 @@ function gpuUtilizationRule(gpu: GpuMetrics, metrics: TorchServeMetrics): Extern
   };
 }
 
-function isTimeZone(zone: string): boolean {
-  if (zone.trim() === '') return false;
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -3,13 +3,15 @@ import { GatewayApiImplementation, GatewayFeature, GatewayKind, gatewayLabel, un
 import { RedisEvictionPolicy } from '../cache/redis-cache';
 import { BackupStorageClass } from '../operations/model-store-backup';
 import { cidrProblem } from '../private/cidr';
-import { DNS_LABEL_PATTERN, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, toResourceName } from '../private/names';
+import { cronScheduleProblem } from '../private/cron';
+import { timeZoneProblem } from '../private/time-zone';
+import { DNS_LABEL_PATTERN, LABEL_VALUE_PATTERN, isLabelKey, toResourceName } from '../private/names';
 import { IMAGE_DIGEST_PATTERN } from '../private/image-ref';
 import { MAX_APPLICATION_NAME_LENGTH, applicationName } from '../gitops/argocd-application';
-import { QUANTITY_PATTERN, parseQuantity } from '../private/quantity';
+import { MAX_QUANTITY_UNITS, QUANTITY_PATTERN, parseQuantity, toMebibytes } from '../private/quantity';
 import { modelArchiveProblem } from '../torchserve/model-archive';
 import { modelVersionProblem } from '../torchserve/model-version';
-import { MAX_HANDLER_LENGTH } from '../torchserve/torchserve-service';
+import { MAX_HANDLER_LENGTH, MIN_JVM_HEAP_MEBIBYTES, jvmHeapBytesFor } from '../torchserve/torchserve-service';
 
 // Every message below completes the sentence "<field>: got <value>; ..." so that a
 // reader learns what is allowed without opening the README.
@@ -32,6 +34,9 @@ export const archiveSchema = z.string().superRefine((uri, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
+/** A label key: a name of at most 63 characters, with an optional DNS subdomain prefix and "/". */
+const labelKey = (message: string) => z.string().refine(isLabelKey, { message });
+
 const dnsLabel = z
   .string()
   .max(63, { message: 'must be at most 63 characters' })
@@ -45,7 +50,13 @@ const quantity = z
 
 // zod runs refinements even after the pattern failed, so each refinement guards itself.
 const isQuantity = (value: unknown): value is string => typeof value === 'string' && QUANTITY_PATTERN.test(value);
-const positiveQuantity = quantity.refine((value) => !isQuantity(value) || parseQuantity(value) > 0, { message: 'must be greater than zero' });
+const positiveQuantity = (unitsPerValue: number, unit: string) => quantity
+  .refine((value) => !isQuantity(value) || parseQuantity(value) > 0, { message: 'must be greater than zero' })
+  .refine((value) => !isQuantity(value) || parseQuantity(value) * unitsPerValue <= MAX_QUANTITY_UNITS, { message: `is more than Kubernetes can count: it counts ${unit} in 64-bit integers` });
+/** CPU, counted in millicores. */
+const cpuQuantity = positiveQuantity(1000, 'millicores');
+/** Memory and storage, counted in bytes. */
+const byteQuantity = positiveQuantity(1, 'bytes');
 
 const imageSchema = z
   .strictObject({
@@ -121,18 +132,21 @@ const modelSchema = z.strictObject({
 
 const tolerationSchema = z
   .strictObject({
-    key: z.string().regex(LABEL_KEY_PATTERN, { message: 'must be a label key such as "nvidia.com/gpu"' }).optional(),
+    key: labelKey('must be a label key such as "nvidia.com/gpu"').optional(),
     operator: z.enum(['Exists', 'Equal']).default('Equal'),
     value: z.string().regex(LABEL_VALUE_PATTERN, { message: 'must be a label value' }).optional(),
     effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
     tolerationSeconds: z.int().min(0).optional(),
   })
-  .refine((t) => !(t.operator === 'Exists' && t.value !== undefined), { message: 'operator Exists takes no value', path: ['value'] });
+  .refine((t) => !(t.operator === 'Exists' && t.value !== undefined), { message: 'operator Exists takes no value', path: ['value'] })
+  // The API server's rules for tolerations (ValidateTolerations).
+  .refine((t) => t.key !== undefined || t.operator === 'Exists', { message: 'is required with operator Equal; to tolerate every taint, set operator: Exists without a key', path: ['key'] })
+  .refine((t) => t.tolerationSeconds === undefined || t.effect === 'NoExecute', { message: 'applies only to effect NoExecute (how long a pod stays on a node tainted NoExecute)', path: ['tolerationSeconds'] });
 
 const placementSchema = z.strictObject({
   nodeSelector: z
     .record(
-      z.string().regex(LABEL_KEY_PATTERN, { message: 'must be a label key such as "nvidia.com/gpu.present"' }),
+      labelKey('must be a label key such as "nvidia.com/gpu.present"'),
       z.string().regex(LABEL_VALUE_PATTERN, { message: 'must be a label value (quote "true")' }),
     )
     .default({}),
@@ -142,18 +156,26 @@ const placementSchema = z.strictObject({
 
 const resourcesSchema = z
   .strictObject({
-    cpu: positiveQuantity,
-    memory: positiveQuantity,
+    cpu: cpuQuantity,
+    memory: byteQuantity,
     gpu: z.int().min(0).max(16).default(1),
-    ephemeralStorage: positiveQuantity.default('20Gi'),
-    jvmHeap: positiveQuantity.optional(),
+    ephemeralStorage: byteQuantity.default('20Gi'),
+    jvmHeap: byteQuantity.optional(),
   })
   .refine((r) => !isQuantity(r.jvmHeap) || !isQuantity(r.memory) || parseQuantity(r.jvmHeap) < parseQuantity(r.memory), {
     message: 'must be below resources.memory, which also has to hold the Python workers',
     path: ['jvmHeap'],
+  })
+  .superRefine((r, ctx) => {
+    if (!isQuantity(r.memory) || (r.jvmHeap !== undefined && !isQuantity(r.jvmHeap))) return;
+    const heap = jvmHeapBytesFor(parseQuantity(r.memory), r.jvmHeap === undefined ? undefined : parseQuantity(r.jvmHeap));
+    if (toMebibytes(heap) >= MIN_JVM_HEAP_MEBIBYTES) return;
+    ctx.addIssue(r.jvmHeap === undefined
+      ? { code: 'custom', path: ['memory'], input: r.memory, message: `must be at least ${MIN_JVM_HEAP_MEBIBYTES * 4}Mi: TorchServe's JVM takes a quarter of it, and needs ${MIN_JVM_HEAP_MEBIBYTES}Mi; or set jvmHeap` }
+      : { code: 'custom', path: ['jvmHeap'], input: r.jvmHeap, message: `must be at least ${MIN_JVM_HEAP_MEBIBYTES}Mi, which TorchServe's JVM needs` });
   });
 
-const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/;
+const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$/;
 const hostname = z.string().regex(HOSTNAME, { message: 'must be a DNS name such as "api.example.com"' });
 
 const gatewaySchema = z
@@ -264,9 +286,17 @@ const strategySchema = z.strictObject({
     .default({ maxErrorRate: 0.05, maxP95LatencyMs: 500, intervalSeconds: 60, count: 3, failureLimit: 1 }),
 });
 
-const CRON = /^[0-9A-Za-z*,/-]+( [0-9A-Za-z*,/-]+){4}$/;
+/** A cron schedule as Kubernetes and KEDA parse it (see lib/private/cron.ts). */
+const cronSchedule = (options: { descriptors?: boolean } = {}) => z.string().superRefine((schedule, ctx) => {
+  const problem = cronScheduleProblem(schedule, options);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+const timeZone = z.string().superRefine((zone, ctx) => {
+  const problem = timeZoneProblem(zone);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 const labelMap = z.record(
-  z.string().regex(LABEL_KEY_PATTERN, { message: 'must be a label key such as "release"' }),
+  labelKey('must be a label key such as "release"'),
   z.string().regex(LABEL_VALUE_PATTERN, { message: 'must be a label value (quote "1" and "true")' }),
 );
 const scalingRulesSchema = (stabilizationSeconds: number, pods: number, periodSeconds: number) => z
@@ -287,11 +317,11 @@ const autoscalingSchema = z.strictObject({
   scaleUp: scalingRulesSchema(60, 2, 180),
   scaleDown: scalingRulesSchema(600, 1, 300),
   peakHours: z.strictObject({
-    timezone: z.string().min(1, { message: 'must be an IANA time zone such as "Europe/Berlin"' }),
-    start: z.string().regex(CRON, { message: 'must be a five-field cron expression such as "0 7 * * 1-5"' }),
-    end: z.string().regex(CRON, { message: 'must be a five-field cron expression such as "0 20 * * 1-5"' }),
+    timezone: timeZone,
+    start: cronSchedule(),
+    end: cronSchedule(),
     minReplicas: z.int().min(1).max(1000),
-  }).optional(),
+  }).refine((peak) => peak.start.trim() !== peak.end.trim(), { message: 'must differ from start: KEDA refuses a window that ends when it starts', path: ['end'] }).optional(),
 });
 const monitoringSchema = z.strictObject({
   runbookBaseUrl: z.url({ protocol: /^https?$/, message: 'must be the http(s) URL of the README, e.g. "https://github.com/acme/model-serving"' })
@@ -315,33 +345,25 @@ const monitoringSchema = z.strictObject({
     folder: z.string().min(1).max(255).optional(),
     datasource: z.string().min(1).default('Prometheus'),
     labels: labelMap.default({ grafana_dashboard: '1' }),
-    folderAnnotation: z.string().regex(LABEL_KEY_PATTERN).default('grafana_folder'),
+    folderAnnotation: labelKey('must be an annotation key such as "grafana_folder"').default('grafana_folder'),
   }).prefault({}),
 });
 
 const S3_PREFIX = new RegExp(`^s3://${S3_BUCKET}/([A-Za-z0-9!_.*'()-]+/)*$`);
 const s3Prefix = z.string().regex(S3_PREFIX, { message: 'must be an S3 prefix ending in "/", such as "s3://betterprompts-model-backups/model-store/"' });
-const isTimeZone = (timeZone: string): boolean => {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone });
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 const backupSchema = z.strictObject({
   destination: s3Prefix,
   source: s3Prefix.optional(),
   roleArn: z.string().regex(IAM_ROLE_ARN, { message: 'must be an IAM role ARN such as "arn:aws:iam::123456789012:role/model-backup"; the role reads the model store and writes the destination' }),
-  schedule: z.string().regex(/^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|[0-9A-Za-z*?/,-]+( [0-9A-Za-z*?/,-]+){4})$/, { message: 'must be a cron expression of five fields such as "17 3 * * *", or a macro such as "@daily"; the time zone goes in timeZone' }).default('17 3 * * *'),
-  timeZone: z.string().refine(isTimeZone, { message: 'must be an IANA time zone such as "Etc/UTC" or "Europe/Berlin"' }).default('Etc/UTC'),
+  schedule: cronSchedule({ descriptors: true }).default('17 3 * * *'),
+  timeZone: timeZone.default('Etc/UTC'),
   storageClass: z.enum(BackupStorageClass).default(BackupStorageClass.STANDARD_IA),
 });
 const redisSchema = z.strictObject({
-  cpu: positiveQuantity.default('500m'),
-  memory: positiveQuantity.refine((v) => !isQuantity(v) || parseQuantity(v) >= 64 * 2 ** 20, { message: 'must be at least 64Mi; Redis needs room beyond its maxmemory' }).default('1Gi'),
-  persistence: z.strictObject({ size: positiveQuantity, storageClassName: dnsLabel.optional() }).optional(),
+  cpu: cpuQuantity.default('500m'),
+  memory: byteQuantity.refine((v) => !isQuantity(v) || parseQuantity(v) >= 64 * 2 ** 20, { message: 'must be at least 64Mi; Redis needs room beyond its maxmemory' }).default('1Gi'),
+  persistence: z.strictObject({ size: byteQuantity, storageClassName: dnsLabel.optional() }).optional(),
   evictionPolicy: z.enum(RedisEvictionPolicy).default(RedisEvictionPolicy.ALLKEYS_LRU),
 });
 
@@ -524,6 +546,11 @@ export const fleetSchema = z
       const scaling = env.autoscaling;
       if (scaling) {
         const at = (...key: (string | number)[]) => ['environments', name, 'autoscaling', ...key];
+        // The queue-wait target scales out before requests time out, so it must be below each model's response timeout.
+        const timedOut = fleet.models.find((m) => (m.version !== undefined || env.versions?.[m.name] !== undefined) && scaling.queueWaitTargetMs >= m.responseTimeoutSeconds * 1000);
+        if (timedOut) {
+          ctx.addIssue({ code: 'custom', path: at('queueWaitTargetMs'), input: scaling.queueWaitTargetMs, message: `must be below the response timeout of model ${timedOut.name} (models[].responseTimeoutSeconds: ${timedOut.responseTimeoutSeconds}s); a request that waits that long has failed already` });
+        }
         const floor = scaling.minReplicas ?? env.replicas;
         if (floor > scaling.maxReplicas) {
           ctx.addIssue({ code: 'custom', path: at(scaling.minReplicas === undefined ? 'maxReplicas' : 'minReplicas'), message: `minReplicas (${floor}${scaling.minReplicas === undefined ? ', from replicas' : ''}) must not exceed maxReplicas (${scaling.maxReplicas})` });

@@ -119,7 +119,11 @@ function toProblems(issue: core.$ZodIssue, doc: Document, lineCounter: LineCount
   return [{ path: formatPath(path), ...locate(doc, lineCounter, path), message: describeIssue(issue, valueAt(root, path)) }];
 }
 
-function describeIssue(issue: core.$ZodIssue, input: unknown): string {
+function describeIssue(issue: core.$ZodIssue, value: unknown): string {
+  // A rule about a name (an environment's, say) gives the name as its input; the value at its
+  // path is the whole entry.
+  const named = issue.code === 'custom' && typeof issue.input === 'string' && value !== null && typeof value === 'object';
+  const input = named ? issue.input : value;
   const got = `got ${describe(input)}`;
   if (input === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_union')) return 'is required';
   switch (issue.code) {

@@ -5,7 +5,7 @@ import * as k8s from '../../imports/k8s';
 import {
   ANNOTATION_PREFIX, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME, LABEL_PART_OF, LABEL_VERSION, MANAGED_BY,
 } from '../private/labels';
-import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, isDnsLabel, toResourceName } from '../private/names';
+import { LABEL_VALUE_PATTERN, isDnsLabel, isLabelKey, toResourceName } from '../private/names';
 import { QUANTITY_PATTERN, parseQuantity, toMebibytes } from '../private/quantity';
 import { unpinnedImageProblem } from '../private/image-ref';
 import { ValidationError } from '../private/validation-error';
@@ -42,6 +42,14 @@ export interface PodToleration {
  * pod's annotations share 256 KiB; a handler path is far shorter than this.
  */
 export const MAX_HANDLER_LENGTH = 1024;
+
+/** The smallest JVM heap TorchServe's frontend runs with. */
+export const MIN_JVM_HEAP_MEBIBYTES = 128;
+
+/** The JVM heap of a pod with `memoryBytes`: `jvmHeapBytes` when given, else a quarter of the memory, at most 4 GiB. */
+export function jvmHeapBytesFor(memoryBytes: number, jvmHeapBytes?: number): number {
+  return jvmHeapBytes ?? Math.min(memoryBytes / 4, 4 * 2 ** 30);
+}
 
 export interface TorchServeServiceProps {
   /**
@@ -556,12 +564,12 @@ export class TorchServeService extends Construct {
       }
     }
     const memoryBytes = parseQuantity(props.memory);
-    const jvmHeapBytes = props.jvmHeap !== undefined ? parseQuantity(props.jvmHeap) : Math.min(memoryBytes / 4, 4 * 2 ** 30);
+    const jvmHeapBytes = jvmHeapBytesFor(memoryBytes, props.jvmHeap !== undefined ? parseQuantity(props.jvmHeap) : undefined);
     if (jvmHeapBytes >= memoryBytes) {
       fail('HeapTooLarge', `'jvmHeap' (${props.jvmHeap}) must be below 'memory' (${props.memory}); the Python workers need the rest`);
     }
-    if (toMebibytes(jvmHeapBytes) < 128) {
-      fail('HeapTooSmall', `the JVM heap (${toMebibytes(jvmHeapBytes)}Mi) must be at least 128Mi; raise 'memory' or set 'jvmHeap'`);
+    if (toMebibytes(jvmHeapBytes) < MIN_JVM_HEAP_MEBIBYTES) {
+      fail('HeapTooSmall', `the JVM heap (${toMebibytes(jvmHeapBytes)}Mi) must be at least ${MIN_JVM_HEAP_MEBIBYTES}Mi; raise 'memory' or set 'jvmHeap'`);
     }
     const integer = (prop: string, value: number, min: number, max: number): number => {
       if (!Number.isInteger(value) || value < min || value > max) {
@@ -579,7 +587,7 @@ export class TorchServeService extends Construct {
       fail('OutOfRange', `'gpuMemoryFraction' (${gpuMemoryFraction}) must be greater than 0 and at most 1`);
     }
     for (const [key, value] of Object.entries(props.nodeSelector ?? {})) {
-      if (!LABEL_KEY_PATTERN.test(key) || !LABEL_VALUE_PATTERN.test(value)) {
+      if (!isLabelKey(key) || !LABEL_VALUE_PATTERN.test(value)) {
         fail('InvalidNodeSelector', `'nodeSelector' entry "${key}: ${value}" is not a valid label key and value`);
       }
     }

@@ -14,7 +14,7 @@ import {
   type CelRuleInfo,
   type CelSummary,
 } from './cel-rules';
-import { objectMetaProblems } from './object-meta';
+import { apiServerProblems } from './api-server-rules';
 
 /** One problem found in a manifest. */
 export interface ManifestIssue {
@@ -432,7 +432,7 @@ export class ManifestValidator {
     }
 
     // Names, labels and annotations: what the API server checks beyond any schema.
-    for (const problem of objectMetaProblems(obj)) add(problem.path, problem.message);
+    for (const problem of apiServerProblems(obj)) add(problem.path, problem.message);
 
     if (entry.origin === 'crd') {
       const rules = this.celRuleSetFor(key, entry);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TOTAL_ANNOTATION_SIZE_LIMIT_BYTES, defaultValidator, objectMetaProblems } from '../lib/validation';
+import { TOTAL_ANNOTATION_SIZE_LIMIT_BYTES, defaultValidator, apiServerProblems } from '../lib/validation';
 
 // What the API server refuses in metadata and selectors, which no OpenAPI schema states.
 
@@ -20,9 +20,9 @@ const deployment = (patch: (d: any) => void = () => {}): any => {
   return d;
 };
 
-describe('objectMetaProblems', () => {
+describe('apiServerProblems', () => {
   it('accepts an object that follows every rule', () => {
-    expect(objectMetaProblems(deployment())).toEqual([]);
+    expect(apiServerProblems(deployment())).toEqual([]);
   });
 
   it.each([
@@ -36,14 +36,14 @@ describe('objectMetaProblems', () => {
     ['a namespace of 64 characters', (d: any) => { d.metadata.namespace = 'n'.repeat(64); }, '/metadata/namespace', 'must be at most 63 characters'],
     ['annotations over 256 KiB', (d: any) => { d.spec.template.metadata.annotations.handler = 'h'.repeat(TOTAL_ANNOTATION_SIZE_LIMIT_BYTES); }, '/spec/template/metadata/annotations', 'the API server allows at most 262144 (256 KiB) per object'],
   ])('refuses %s', (_what, patch, path, message) => {
-    const problems = objectMetaProblems(deployment(patch));
+    const problems = apiServerProblems(deployment(patch));
     expect(problems).toHaveLength(1);
     expect(problems[0].path).toBe(path);
     expect(problems[0].message).toContain(message);
   });
 
   it('checks names by kind: Services are DNS-1035 labels, Namespaces DNS-1123 labels, CronJobs at most 52 and Jobs 63 characters', () => {
-    const named = (kind: string, name: string) => objectMetaProblems({ apiVersion: 'v1', kind, metadata: { name } }).map((p) => p.message);
+    const named = (kind: string, name: string) => apiServerProblems({ apiVersion: 'v1', kind, metadata: { name } }).map((p) => p.message);
     expect(named('Service', '1abc')).toEqual(['"1abc" must be a DNS-1035 label: lowercase letters, digits and "-", starting with a letter']);
     expect(named('Service', `a${'b'.repeat(63)}`)).toEqual(['"' + `a${'b'.repeat(63)}` + '" must be at most 63 characters (it has 64)']);
     expect(named('ConfigMap', `a${'.b'.repeat(100)}`)).toEqual([]);
@@ -52,6 +52,21 @@ describe('objectMetaProblems', () => {
     expect(named('CronJob', 'c'.repeat(53))[0]).toContain('at most 52 characters (it has 53): its Jobs add 11');
     expect(named('Job', 'j'.repeat(64))[0]).toContain("it becomes the pods' job-name label");
     expect(named('Role', 'system:reader')).toEqual([]);
+  });
+
+  it('checks tolerations as ValidateTolerations does', () => {
+    const tolerating = (tolerations: unknown[]) => apiServerProblems(deployment((d) => { d.spec.template.spec.tolerations = tolerations; })).map((p) => `${p.path}: ${p.message}`);
+    expect(tolerating([{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }, { operator: 'Exists' }, { key: 'a', value: 'b', effect: 'NoExecute', tolerationSeconds: 30 }])).toEqual([]);
+    expect(tolerating([{ value: 'x' }])).toEqual(['/spec/template/spec/tolerations/0/operator: must be "Exists" when the key is empty']);
+    expect(tolerating([{ key: 'a', operator: 'Exists', value: 'x' }])).toEqual(['/spec/template/spec/tolerations/0/value: must be empty when the operator is "Exists"']);
+    expect(tolerating([{ key: 'a', value: 'b', effect: 'NoSchedule', tolerationSeconds: 5 }])).toEqual(['/spec/template/spec/tolerations/0/effect: must be "NoExecute" when tolerationSeconds is set']);
+  });
+
+  it("checks a CronJob's schedule and time zone as the API server parses them", () => {
+    const cronJob = (schedule: string, timeZone: string) => apiServerProblems({ apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'backup' }, spec: { schedule, timeZone } }).map((p) => p.path);
+    expect(cronJob('17 3 * * *', 'Etc/UTC')).toEqual([]);
+    expect(cronJob('@daily', 'Europe/Berlin')).toEqual([]);
+    expect(cronJob('99 3 * * *', 'europe/berlin')).toEqual(['/spec/schedule', '/spec/timeZone']);
   });
 
   it('is part of strict validation', () => {

@@ -1,10 +1,14 @@
-// What the API server checks of every object's metadata and label selectors, which no OpenAPI
-// schema states: name formats per kind, label keys and values, the annotations' total size.
-// After k8s.io/apimachinery/pkg/api/validation (ValidateObjectMeta, ValidateAnnotations) and
-// pkg/util/validation (IsDNS1123Label, IsDNS1035Label, IsQualifiedName, IsValidLabelValue).
+// What the API server checks that no OpenAPI schema states: name formats per kind, label keys and
+// values (in metadata, selectors and node selectors), the annotations' total size, tolerations,
+// and a CronJob's schedule and time zone. After k8s.io/apimachinery/pkg/api/validation
+// (ValidateObjectMeta, ValidateAnnotations), pkg/util/validation (IsDNS1123Label, IsDNS1035Label,
+// IsQualifiedName, IsValidLabelValue), and kubernetes' pkg/apis/core/validation
+// (ValidateTolerations) and pkg/apis/batch/validation (ValidateCronJobSpec).
+import { cronScheduleProblem } from '../private/cron';
+import { timeZoneProblem } from '../private/time-zone';
 
 /** One broken rule: a JSON pointer into the object and what is wrong there. */
-export interface ObjectMetaProblem {
+export interface ApiServerProblem {
   readonly path: string;
   readonly message: string;
 }
@@ -85,9 +89,9 @@ const isRecord = (value: unknown): value is Record<string, unknown> => value !==
  * Everything the API server would refuse in `object`'s metadata, its embedded templates' metadata
  * and its label selectors. The object's own schema is checked elsewhere.
  */
-export function objectMetaProblems(object: unknown): ObjectMetaProblem[] {
+export function apiServerProblems(object: unknown): ApiServerProblem[] {
   if (!isRecord(object)) return [];
-  const problems: ObjectMetaProblem[] = [];
+  const problems: ApiServerProblem[] = [];
   const add = (at: readonly (string | number)[], message: string) => problems.push({ path: pointer(at), message });
   const metadata = object.metadata;
   if (isRecord(metadata)) {
@@ -99,6 +103,13 @@ export function objectMetaProblems(object: unknown): ObjectMetaProblem[] {
       const problem = dnsLabelProblem(metadata.namespace);
       if (problem) add(['metadata', 'namespace'], `${JSON.stringify(metadata.namespace)} ${problem}`);
     }
+  }
+  if (object.kind === 'CronJob' && isRecord(object.spec)) {
+    const { schedule, timeZone } = object.spec;
+    const scheduleProblem = typeof schedule === 'string' ? cronScheduleProblem(schedule, { descriptors: true }) : undefined;
+    if (scheduleProblem) add(['spec', 'schedule'], `${JSON.stringify(schedule)} ${scheduleProblem}`);
+    const zoneProblem = typeof timeZone === 'string' ? timeZoneProblem(timeZone) : undefined;
+    if (zoneProblem) add(['spec', 'timeZone'], `${JSON.stringify(timeZone)} ${zoneProblem}`);
   }
   walk(object, [], add);
   return problems;
@@ -120,6 +131,10 @@ function walk(value: unknown, at: (string | number)[], add: Add): void {
       if (isRecord(child.annotations)) checkAnnotations(child.annotations, [...here, 'annotations'], add);
     } else if ((key === 'matchLabels' || key === 'nodeSelector') && isRecord(child)) {
       checkLabels(child, here, add);
+    } else if (key === 'tolerations' && Array.isArray(child)) {
+      child.forEach((toleration, i) => {
+        if (isRecord(toleration)) checkToleration(toleration, [...here, i], add);
+      });
     } else if (key === 'matchExpressions' && Array.isArray(child)) {
       child.forEach((expression, i) => {
         if (!isRecord(expression) || !Array.isArray(expression.values)) return;
@@ -134,6 +149,23 @@ function walk(value: unknown, at: (string | number)[], add: Add): void {
     }
     walk(child, here, add);
   }
+}
+
+function checkToleration(t: Record<string, unknown>, at: readonly (string | number)[], add: Add): void {
+  const key = typeof t.key === 'string' ? t.key : '';
+  const operator = typeof t.operator === 'string' ? t.operator : 'Equal';
+  if (key !== '') {
+    const problem = qualifiedNameProblem(key);
+    if (problem) add([...at, 'key'], `toleration key ${JSON.stringify(key)} ${problem}`);
+  } else if (operator !== 'Exists') {
+    add([...at, 'operator'], 'must be "Exists" when the key is empty');
+  }
+  if (operator === 'Exists' && typeof t.value === 'string' && t.value !== '') add([...at, 'value'], 'must be empty when the operator is "Exists"');
+  if (typeof t.value === 'string') {
+    const problem = labelValueProblem(t.value);
+    if (problem) add([...at, 'value'], `toleration value ${JSON.stringify(t.value)} ${problem}`);
+  }
+  if (t.tolerationSeconds !== undefined && t.effect !== 'NoExecute') add([...at, 'effect'], 'must be "NoExecute" when tolerationSeconds is set');
 }
 
 function checkLabels(labels: Record<string, unknown>, at: readonly (string | number)[], add: Add): void {
