@@ -175,7 +175,7 @@ const REFUSED: [string, string[], string][] = [
   ['--reason without --register', [...BASE, '--reason', 'retrained'],
     'error: --reason is recorded only with --register'],
   ['--register when the version is registered at another location', ['--name', 'intent_classifier', '--version', '1.0.0', '--model-path', TRAINED, '--handler', HANDLER, '--role-arn', PACKAGER, '--bucket', 'other-models', '--register'],
-    "error: intent_classifier 1.0.0 is already registered at s3://betterprompts-models/intent_classifier/1.0.0/intent_classifier.mar; a version's archive never changes, so register s3://other-models/intent_classifier/1.0.0/intent_classifier.mar as a new version"],
+    "error: registry.yaml:10: intent_classifier 1.0.0 is already registered at s3://betterprompts-models/intent_classifier/1.0.0/intent_classifier.mar; a version's archive never changes, so register s3://other-models/intent_classifier/1.0.0/intent_classifier.mar as a new version"],
 ];
 
 describe('model package refuses bad input before writing anything', () => {

@@ -158,19 +158,19 @@ const REFUSALS: [string, string[], number, string][] = [
     'an unregistered version',
     ['model', 'promote', '--name', 'intent_classifier', '--version', '2.0.0', '--to', 'staging', '--reason', 'x'],
     1,
-    'error: intent_classifier 2.0.0 is not registered (registered versions: 1.0.0, 1.1.0); register it before promoting it',
+    'error: registry.yaml:9: intent_classifier 2.0.0 is not registered (registered versions: 1.0.0, 1.1.0); register it before promoting it',
   ],
   [
     'an unregistered model',
     ['model', 'promote', '--name', 'fraud_detector', '--version', '1.0.0', '--to', 'staging', '--reason', 'x'],
     1,
-    'error: model "fraud_detector" is not registered (registered models: intent_classifier); register a version first: model-serving model register --name fraud_detector --version 1.0.0 --path <.mar location>',
+    'error: registry.yaml:4: model "fraud_detector" is not registered (registered models: intent_classifier); register a version first: model-serving model register --name fraud_detector --version 1.0.0 --path <.mar location>',
   ],
   [
     'a skipped stage',
     ['model', 'promote', '--name', 'intent_classifier', '--version', '1.1.0', '--to', 'production', '--reason', 'looks fine'],
     1,
-    'error: intent_classifier 1.1.0 was never promoted to staging (staging runs 1.0.0); promote it to staging first, or force it to production with a reason',
+    'error: registry.yaml:6: intent_classifier 1.1.0 was never promoted to staging (staging runs 1.0.0); promote it to staging first, or force it to production with a reason',
   ],
   [
     '--force for staging',
@@ -212,7 +212,7 @@ const REFUSALS: [string, string[], number, string][] = [
     'a path conflict',
     ['model', 'register', '--name', 'intent_classifier', '--version', '1.0.0', '--path', 's3://betterprompts-models/intent_classifier/retrained/intent_classifier.mar'],
     1,
-    `error: intent_classifier 1.0.0 is already registered at ${MAR('1.0.0')}; a version's archive never changes, so register s3://betterprompts-models/intent_classifier/retrained/intent_classifier.mar as a new version`,
+    `error: registry.yaml:10: intent_classifier 1.0.0 is already registered at ${MAR('1.0.0')}; a version's archive never changes, so register s3://betterprompts-models/intent_classifier/retrained/intent_classifier.mar as a new version`,
   ],
   [
     'a model name outside the fleet rule',
@@ -224,7 +224,7 @@ const REFUSALS: [string, string[], number, string][] = [
     'a model name that clashes with a registered one',
     ['model', 'register', '--name', 'intent-classifier', '--version', '1.0.0', '--path', MAR('1.0.0')],
     1,
-    'error: model name "intent-classifier" clashes with registered model "intent_classifier": "_" and "-" give the same Kubernetes name',
+    'error: registry.yaml:5: model name "intent-classifier" clashes with registered model "intent_classifier": "_" and "-" give the same Kubernetes name',
   ],
   [
     'an archive path that is not a .mar location',

@@ -61,7 +61,7 @@ describe('model-serving rollback <environment>', () => {
     expect(parse(read(dir, 'serving.yaml')).environments.staging.versions).toEqual({ intent_classifier: '1.0.0' });
     const refused = runCli(['rollback', 'staging', '--to', '0.9.0', '--reason', 'x'], { cwd: dir });
     expect(refused.status).toBe(1);
-    expect(refused.stderr).toContain('intent_classifier 0.9.0 was never promoted to staging, so staging cannot go back to it');
+    expect(refused.stderr).toMatch(/--to "0\.9\.0": intent_classifier 0\.9\.0 was never promoted to staging \(registry\.yaml:\d+, models\.intent_classifier\.history\), so staging cannot go back to it/);
   });
 
   it.each([

@@ -5,7 +5,7 @@ import type { FleetConfig } from '../../lib/fleet';
 import { BuiltInHandler, PackagingHandler, packagedArchiveUri, packagingFolder, writePackagingJob } from '../../lib/packaging';
 import { type YamlEdit, editYamlText } from '../../lib/private/yaml-edit';
 import {
-  type ChangeAuthor, type ModelRegistry, type RegistryChange, type RegistryFile, type RegistryOption, RegistryAction, RegistryOptionError, RegistryStage, compareVersions, emptyRegistry,
+  type ChangeAuthor, type ModelRegistry, type RegistryChange, type RegistryFile, type RegistryOption, RegistryAction, RegistryError, RegistryOptionError, RegistryStage, compareVersions, emptyRegistry,
   modelNameProblem, promoteVersion, registerVersion, resolveActor, versionProblem,
 } from '../../lib/registry';
 import { imageRef } from '../../lib/private/image-ref';
@@ -223,7 +223,7 @@ function packageModel(o: PackageOptions, repository: ServingRepository): void {
   // With --register, the registry must accept the change before the Job is written.
   const archiveUri = packagedArchiveUri(bucket, o.name, o.version);
   const change = o.register && registry
-    ? refusing(() => namingFlags(() => registerVersion(registry.registry, { model: o.name, version: o.version, path: archiveUri, reason: o.reason ?? `packaged from ${o.modelPath}`, ...author(repository) }), { path: undefined }), nothing)
+    ? refusing(() => namingFlags(() => registerVersion(registry.registry, { model: o.name, version: o.version, path: archiveUri, reason: o.reason ?? `packaged from ${o.modelPath}`, ...author(repository) }), registry, repository, { path: undefined }), nothing)
     : undefined;
   const plan = change?.changed ? refusing(() => repository.plan({ registry: change.registry }), nothing) : undefined;
 
@@ -275,13 +275,18 @@ function packageModel(o: PackageOptions, repository: ServingRepository): void {
 /** The flags of "model register" and "model promote", by the registry option each gives. */
 const REGISTRY_FLAGS: Readonly<Record<RegistryOption, string | undefined>> = { model: '--name', version: '--version', path: '--path', reason: '--reason' };
 
-/** Runs a registry change; a value that breaks a rule is reported with the flag the user typed. */
-function namingFlags<T>(fn: () => T, overrides: Partial<Record<RegistryOption, string | undefined>> = {}): T {
+/**
+ * Runs a registry change: a value that breaks a rule is reported with the flag the user typed, and
+ * a rule about the registry's contents with the line of the field it is about.
+ */
+function namingFlags<T>(fn: () => T, registry: RegistryFile, repository: ServingRepository, overrides: Partial<Record<RegistryOption, string | undefined>> = {}): T {
   try {
     return fn();
   } catch (error) {
     const flag = error instanceof RegistryOptionError ? { ...REGISTRY_FLAGS, ...overrides }[error.option] : undefined;
     if (error instanceof RegistryOptionError && flag !== undefined) throw new CliError(`${flag} ${JSON.stringify(error.value)}: ${error.problem}`);
+    const line = error instanceof RegistryError && error.at ? registry.locate?.(error.at).line : undefined;
+    if (line !== undefined) throw new CliError(`${repository.display(registry.file)}:${line}: ${(error as Error).message}`);
     throw error;
   }
 }
@@ -290,7 +295,7 @@ function namingFlags<T>(fn: () => T, overrides: Partial<Record<RegistryOption, s
 function changeRegistry(repository: ServingRepository, change: (registry: ModelRegistry, author: ChangeAuthor) => RegistryChange, next?: (fleet: FleetConfig) => string | undefined): void {
   const note = `Nothing was changed; ${repository.display(repository.paths.registryFile)} is as it was.`;
   const current = refusing(() => repository.requireRegistry(), note);
-  const result = refusing(() => namingFlags(() => change(current.registry, author(repository))), note);
+  const result = refusing(() => namingFlags(() => change(current.registry, author(repository)), current, repository), note);
   if (!result.changed) {
     console.error(`model-serving: ${result.message}`);
     return;

@@ -66,7 +66,13 @@ export function loadFleetSource(file: string): FleetSource {
   if (stat.size > MAX_FLEET_FILE_BYTES) {
     throw new FleetConfigError(file, [{ path: '', message: `is ${stat.size} bytes; a fleet file may be at most ${MAX_FLEET_FILE_BYTES} bytes (1 MiB)` }]);
   }
-  const decoded = decodeYamlBytes(fs.readFileSync(file), 'fleet file');
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (error) {
+    throw new FleetConfigError(file, [{ path: '', message: `cannot be read: ${(error as Error).message}` }]);
+  }
+  const decoded = decodeYamlBytes(bytes, 'fleet file');
   if (decoded.problem) throw new FleetConfigError(file, [decoded.problem]);
   return parseFleetSource(decoded.text, file);
 }

@@ -209,11 +209,15 @@ export class RegistryError extends Error {
   /** Every problem found in the file, when the file itself is the problem. */
   public readonly problems: readonly RegistryProblem[];
 
-  /** A broken rule, e.g. promoting a version that was never registered. */
-  constructor(message: string, problems: readonly RegistryProblem[] = []) {
+  /** The registry field a broken rule is about, so that a command can name its line. */
+  public readonly at?: readonly (string | number)[];
+
+  /** A broken rule, e.g. promoting a version that was never registered; `at` is the field it is about. */
+  constructor(message: string, problems: readonly RegistryProblem[] = [], at?: readonly (string | number)[]) {
     super(message);
     this.name = 'RegistryError';
     this.problems = problems;
+    this.at = at;
   }
 
   /** A registry file that does not parse or does not validate. */
@@ -264,7 +268,13 @@ export function readRegistryFile(file: string): RegistryFile {
   if (stat.size > MAX_REGISTRY_FILE_BYTES) {
     throw RegistryError.invalidFile(file, [{ path: '', message: `is ${stat.size} bytes; a registry may be at most ${MAX_REGISTRY_FILE_BYTES} bytes` }]);
   }
-  const decoded = decodeYamlBytes(fs.readFileSync(file), 'registry');
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (error) {
+    throw RegistryError.invalidFile(file, [{ path: '', message: `cannot be read: ${(error as Error).message}` }]);
+  }
+  const decoded = decodeYamlBytes(bytes, 'registry');
   if (decoded.problem) throw RegistryError.invalidFile(file, [decoded.problem]);
   return { file, text: decoded.text, ...parseRegistrySource(decoded.text, file) };
 }
@@ -461,12 +471,13 @@ export function registerVersion(registry: ModelRegistry, options: RegisterVersio
     }
     throw new RegistryError(
       `${options.model} ${options.version} is already registered at ${known.path}; a version's archive never changes, so register ${options.path} as a new version`,
+      [], ['models', options.model, 'versions', options.version],
     );
   }
   if (existing === undefined) {
     const clash = Object.keys(registry.models).find((name) => toResourceName(name) === toResourceName(options.model));
     if (clash !== undefined) {
-      throw new RegistryError(`model name "${options.model}" clashes with registered model "${clash}": "_" and "-" give the same Kubernetes name`);
+      throw new RegistryError(`model name "${options.model}" clashes with registered model "${clash}": "_" and "-" give the same Kubernetes name`, [], ['models', clash]);
     }
   }
   const next = structuredClone(registry);
@@ -501,12 +512,14 @@ export function promoteVersion(registry: ModelRegistry, options: PromoteVersionO
     const known = Object.keys(registry.models).sort();
     throw new RegistryError(
       `model "${options.model}" is not registered${known.length > 0 ? ` (registered models: ${known.join(', ')})` : ''}; register a version first: model-serving model register --name ${options.model} --version ${options.version} --path <.mar location>`,
+      [], ['models'],
     );
   }
   if (model.versions[options.version] === undefined) {
     const known = Object.keys(model.versions).sort(compareVersions);
     throw new RegistryError(
       `${options.model} ${options.version} is not registered (registered versions: ${known.join(', ')}); register it before promoting it`,
+      [], ['models', options.model, 'versions'],
     );
   }
   if (options.force && stage !== RegistryStage.PRODUCTION) {
@@ -521,6 +534,7 @@ export function promoteVersion(registry: ModelRegistry, options: PromoteVersionO
     const current = model.stages.staging;
     throw new RegistryError(
       `${options.model} ${options.version} was never promoted to staging${current ? ` (staging runs ${current})` : ''}; promote it to staging first, or force it to production with a reason`,
+      [], ['models', options.model, 'stages'],
     );
   }
   const next = structuredClone(registry);

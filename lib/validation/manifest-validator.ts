@@ -489,14 +489,20 @@ export class ManifestValidator {
     const withFile = file === undefined ? {} : { file };
     for (const doc of parseAllDocuments(text, { uniqueKeys: true })) {
       let value: unknown;
+      let unconvertible: string | undefined;
       try {
         value = doc.toJS({ maxAliasCount: 1000 });
-      } catch {
-        value = undefined;
+      } catch (error) {
+        // An alias to no anchor, or aliases that expand beyond reason: not an empty document.
+        unconvertible = (error as Error).message;
       }
       const identity = identify(value);
       const syntaxIssues: ManifestIssue[] = [];
       let unreadable = false;
+      if (unconvertible !== undefined && doc.errors.length === 0) {
+        unreadable = true;
+        syntaxIssues.push({ ...withFile, ...identity, path: '', message: `invalid YAML: ${unconvertible}` });
+      }
       for (const error of doc.errors) {
         if (error.code === 'DUPLICATE_KEY') {
           const duplicate = findKeyAt(doc, error.pos[0]);
