@@ -84,7 +84,7 @@ export function decodeYamlBytes(bytes: Uint8Array, kind: string): { text: string
  * is located and reported once; see the file comment for what is refused and why.
  */
 export function readYamlDocument(text: string, wording: YamlFileWording): YamlReadResult {
-  const control = controlCharacter(text);
+  const control = controlCharacter(text) ?? loneCarriageReturn(text);
   if (control) return { problems: [control] };
   const lineCounter = new LineCounter();
   // "1" and 1 are one key once the file is data, so they count as a duplicate.
@@ -110,7 +110,7 @@ export function readYamlDocument(text: string, wording: YamlFileWording): YamlRe
   if (doc.directives?.yaml.explicit && doc.directives.yaml.version !== '1.2') {
     problems.push({ path: '', line: 1, column: 1, message: `starts with "%YAML ${doc.directives.yaml.version}", which changes how values read (yes/no as booleans, dates, "<<"); remove the directive: the ${wording.kind} is YAML 1.2` });
   }
-  problems.push(...structureProblems(doc, wording, at));
+  problems.push(...structureProblems(doc, text, wording, at));
   if (problems.length > 0) return { problems };
 
   let value: unknown;
@@ -132,6 +132,14 @@ function controlCharacter(text: string): YamlSourceProblem | undefined {
   const line = before.split('\n').length;
   const column = match.index - (before.lastIndexOf('\n') + 1) + 1;
   return { path: '', line, column, message: `holds the control character U+${code}, which YAML does not allow; remove it${code === '0000' ? ' (a file with NUL bytes is usually UTF-16: save it as UTF-8)' : ''}` };
+}
+
+/** Old Mac line endings: YAML reads a lone CR as no line break, so the whole file would be one line. */
+function loneCarriageReturn(text: string): YamlSourceProblem | undefined {
+  const match = /\r(?!\n)/.exec(text);
+  if (!match) return undefined;
+  const line = text.slice(0, match.index).split('\n').length;
+  return { path: '', line, column: match.index - (text.lastIndexOf('\n', match.index - 1) + 1) + 1, message: 'ends a line with a carriage return alone (old Mac line endings); save the file with LF or CRLF line endings' };
 }
 
 /** A document's syntax errors, one per real problem. */
@@ -202,7 +210,7 @@ function duplicateKeyProblem(doc: Document.Parsed, offset: number, at: (offset: 
 }
 
 /** Anchors and aliases, merge keys, tags, keys that are not scalars, and nesting too deep. */
-function structureProblems(doc: Document.Parsed, wording: YamlFileWording, at: (offset: number) => { line: number; column: number }): YamlSourceProblem[] {
+function structureProblems(doc: Document.Parsed, text: string, wording: YamlFileWording, at: (offset: number) => { line: number; column: number }): YamlSourceProblem[] {
   const problems: { offset: number; problem: YamlSourceProblem }[] = [];
   const add = (offset: number | undefined, path: readonly (string | number)[], message: string) => {
     problems.push({ offset: offset ?? 0, problem: { path: formatFieldPath(path), ...(offset === undefined ? {} : at(offset)), message } });
@@ -223,7 +231,8 @@ function structureProblems(doc: Document.Parsed, wording: YamlFileWording, at: (
       else add(offset, path, `is an alias (*${node.source}), and no anchor &${node.source} comes before it; aliases are not supported here: write the value out`);
       return true;
     }
-    if (node.anchor) anchors.set(node.anchor, { offset, path, uses: [] });
+    // Point at the "&name" itself, which comes before the node it names.
+    if (node.anchor) anchors.set(node.anchor, { offset: offset === undefined ? undefined : Math.max(0, text.lastIndexOf(`&${node.anchor}`, offset)), path, uses: [] });
     if (node.tag && !CORE_TAGS.has(node.tag)) {
       const tag = node.tag.startsWith('tag:yaml.org,2002:') ? `!!${node.tag.slice('tag:yaml.org,2002:'.length)}` : node.tag;
       add(offset, path, `has the tag ${tag}, which is not supported: the ${wording.kind} holds plain strings, numbers, booleans, lists and mappings; remove the tag${tag === '!!binary' ? ' and write the value as text' : ''}`);
