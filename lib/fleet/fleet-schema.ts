@@ -84,6 +84,14 @@ const contextPath = z.string().regex(/^(?!\/)(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9._
   message: 'must be a relative path inside the fleet file\'s folder (the images\' build context), such as "handlers/intent_classifier/requirements.txt"',
 });
 
+/** URLs go into annotations and arguments: a longer one is a mistake. */
+const MAX_URL_LENGTH = 2048;
+const URL_TOO_LONG = `must be at most ${MAX_URL_LENGTH} characters`;
+// A URL parser takes "HTTP://x" and "http://x/a b"; what reads the URL later (the constructs,
+// Prometheus clients, ingress-nginx) takes it as written.
+const WRITTEN_URL = /^https?:\/\/\S+$/;
+const URL_AS_WRITTEN = 'must start with "http://" or "https://" in lowercase and hold no spaces';
+
 const cidr = z.string().superRefine((value, ctx) => {
   const problem = cidrProblem(value);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
@@ -123,7 +131,7 @@ const modelSchema = z.strictObject({
   /** Opt-in: TorchServe pip-installs the archive's requirements when the model loads. */
   installAtLoad: z
     .strictObject({
-      indexUrl: z.url({ protocol: /^https$/, message: 'must be the https URL of a package index, such as "https://pypi.internal.example.com/simple"' })
+      indexUrl: z.url({ protocol: /^https$/, message: 'must be the https URL of a package index, such as "https://pypi.internal.example.com/simple"' }).max(MAX_URL_LENGTH, { message: URL_TOO_LONG }).regex(WRITTEN_URL, { message: URL_AS_WRITTEN })
         .refine((url) => !/^https:\/\/[^/]*@/.test(url), { message: 'must not carry credentials; the fleet file is committed. Use an index that the pods may read without them' }),
       indexCidrs: z.array(cidr).min(1, { message: 'must list the address ranges of the index, which the network policy opens on the URL\'s port' }),
     })
@@ -191,12 +199,13 @@ const gatewaySchema = z
     management: z
       .strictObject({
         host: hostname,
-        allowFrom: z.array(cidr).min(1, { message: 'must list at least one CIDR; the management API is never open to everyone' }),
+        // Also an ingress-nginx annotation; all of an object's annotations share 256 KiB.
+        allowFrom: z.array(cidr).min(1, { message: 'must list at least one CIDR; the management API is never open to everyone' }).max(256),
       })
       .optional(),
     jwt: z
       .strictObject({
-        authUrl: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL of a verifier that answers 2xx for a valid token' }).optional(),
+        authUrl: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL of a verifier that answers 2xx for a valid token' }).max(MAX_URL_LENGTH, { message: URL_TOO_LONG }).regex(WRITTEN_URL, { message: URL_AS_WRITTEN }).optional(),
         credentialSecrets: z.array(dnsLabel).min(1).optional(),
       })
       .optional(),
@@ -324,7 +333,7 @@ const autoscalingSchema = z.strictObject({
   }).refine((peak) => peak.start.trim() !== peak.end.trim(), { message: 'must differ from start: KEDA refuses a window that ends when it starts', path: ['end'] }).optional(),
 });
 const monitoringSchema = z.strictObject({
-  runbookBaseUrl: z.url({ protocol: /^https?$/, message: 'must be the http(s) URL of the README, e.g. "https://github.com/acme/model-serving"' })
+  runbookBaseUrl: z.url({ protocol: /^https?$/, message: 'must be the http(s) URL of the README, e.g. "https://github.com/acme/model-serving"' }).max(MAX_URL_LENGTH, { message: URL_TOO_LONG }).regex(WRITTEN_URL, { message: URL_AS_WRITTEN })
     .refine((url) => !url.includes('#'), { message: 'must not have a "#" fragment; each alert adds its own anchor' }),
   prometheusSelectorLabels: labelMap.default({ release: 'kube-prometheus-stack' }),
   scrapeIntervalSeconds: z.int().min(5).max(60).default(30),
@@ -380,7 +389,7 @@ const environmentSchema = z.strictObject({
     .default({}),
   grpc: z.boolean().default(false),
   prometheus: z.strictObject({
-    url: z.url({ protocol: /^https?$/, message: 'must be the http(s) URL of the environment\'s Prometheus, e.g. "http://prometheus-operated.monitoring.svc:9090"' }).optional(),
+    url: z.url({ protocol: /^https?$/, message: 'must be the http(s) URL of the environment\'s Prometheus, e.g. "http://prometheus-operated.monitoring.svc:9090"' }).max(MAX_URL_LENGTH, { message: URL_TOO_LONG }).regex(WRITTEN_URL, { message: URL_AS_WRITTEN }).optional(),
   }).optional(),
   gateway: gatewaySchema.optional(),
   network: networkSchema.default({ monitoringNamespaces: ['monitoring'], managementCidrs: [], objectStorageCidrs: ['0.0.0.0/0'] }),
@@ -399,7 +408,7 @@ const argocdSchema = z.strictObject({
   path: z.string().regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, { message: 'must be the relative folder of the committed output, e.g. "dist"' }).default('dist'),
   project: dnsLabel.default('default'),
   namespace: dnsLabel.default('argocd'),
-  destinationServer: z.url().default('https://kubernetes.default.svc'),
+  destinationServer: z.url().max(MAX_URL_LENGTH, { message: URL_TOO_LONG }).regex(WRITTEN_URL, { message: URL_AS_WRITTEN }).default('https://kubernetes.default.svc'),
   automatedSync: z.array(dnsLabel).default([]),
 });
 

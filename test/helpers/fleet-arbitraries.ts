@@ -178,7 +178,13 @@ function archive(model: string, version: string): fc.Arbitrary<string> {
   );
 }
 
-const url = (scheme = 'https') => fc.tuple(hostname(60), fc.array(keyPart, { maxLength: 2 })).map(([host, parts]) => `${scheme}://${host}${parts.length ? `/${parts.join('/')}` : ''}`);
+const wellFormedUrl = (scheme: string) => fc.tuple(hostname(60), fc.array(keyPart, { maxLength: 2 })).map(([host, parts]) => `${scheme}://${host}${parts.length ? `/${parts.join('/')}` : ''}`);
+// Now and then what a URL parser takes but a reader of the URL does not: an upper-case scheme, a space.
+const url = (scheme = 'https') => fc.oneof(
+  { arbitrary: wellFormedUrl(scheme), weight: 15 },
+  { arbitrary: wellFormedUrl(scheme).map((u) => u.replace(scheme, scheme.toUpperCase())), weight: 1 },
+  { arbitrary: wellFormedUrl(scheme).map((u) => `${u}/a b`), weight: 1 },
+);
 const cronField = (min: number, max: number) => fc.oneof(fc.constant('*'), fc.integer({ min, max }).map(String), fc.tuple(fc.integer({ min, max }), fc.integer({ min, max })).map(([a, b]) => `${Math.min(a, b)}-${Math.max(a, b)}`), fc.integer({ min: 1, max: 30 }).map((n) => `*/${n}`));
 const validCron = fc.tuple(cronField(0, 59), cronField(0, 23), cronField(1, 28), cronField(1, 12), cronField(0, 6)).map((fields) => fields.join(' '));
 // Five fields that a pattern would take and the API server's cron parser refuses.
