@@ -405,7 +405,7 @@ const environmentSchema = z.strictObject({
 const argocdSchema = z.strictObject({
   repoURL: z.string().regex(/^(https?|ssh):\/\/\S+$|^git@\S+:\S+$/, { message: 'must be an https, ssh or git@ repository URL' }),
   targetRevision: z.string().min(1).default('main'),
-  path: z.string().regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, { message: 'must be the relative folder of the committed output, e.g. "dist"' }).default('dist'),
+  path: z.string().regex(/^(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, { message: 'must be the relative folder of the committed output inside the repository, e.g. "dist", without "." or ".." parts' }).default('dist'),
   project: dnsLabel.default('default'),
   namespace: dnsLabel.default('argocd'),
   destinationServer: z.url().max(MAX_URL_LENGTH, { message: URL_TOO_LONG }).regex(WRITTEN_URL, { message: URL_AS_WRITTEN }).default('https://kubernetes.default.svc'),
