@@ -66,7 +66,7 @@ describe('model-serving rollback <environment>', () => {
 
   it.each([
     ['an environment with nothing earlier', ['rollback', 'production', '--reason', 'x'], 'no version of intent_classifier was promoted to production before 1.0.0, so there is nothing to go back to; name one with --to <version>.'],
-    ['an unknown environment', ['rollback', 'qa', '--reason', 'x'], 'unknown environment "qa"'],
+    ['an unknown environment', ['rollback', 'qa', '--reason', 'x'], '<environment> "qa" is not an environment of the fleet'],
     ['no reason', ['rollback', 'production'], "error: required option '--reason <text>' not specified"],
   ])('refuses %s, changing nothing', (_name, args, message) => {
     const dir = fixtureWorkspace(REGISTRY_FLEET, 'rollback-');

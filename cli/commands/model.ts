@@ -279,14 +279,14 @@ const REGISTRY_FLAGS: Readonly<Record<RegistryOption, string | undefined>> = { m
  * Runs a registry change: a value that breaks a rule is reported with the flag the user typed, and
  * a rule about the registry's contents with the line of the field it is about.
  */
-function namingFlags<T>(fn: () => T, registry: RegistryFile, repository: ServingRepository, overrides: Partial<Record<RegistryOption, string | undefined>> = {}): T {
+function namingFlags<T>(fn: () => T, registry: RegistryFile | undefined, repository: ServingRepository, overrides: Partial<Record<RegistryOption, string | undefined>> = {}): T {
   try {
     return fn();
   } catch (error) {
     const flag = error instanceof RegistryOptionError ? { ...REGISTRY_FLAGS, ...overrides }[error.option] : undefined;
     if (error instanceof RegistryOptionError && flag !== undefined) throw new CliError(`${flag} ${JSON.stringify(error.value)}: ${error.problem}`);
-    const line = error instanceof RegistryError && error.at ? registry.locate?.(error.at).line : undefined;
-    if (line !== undefined) throw new CliError(`${repository.display(registry.file)}:${line}: ${(error as Error).message}`);
+    const line = error instanceof RegistryError && error.at ? registry?.locate?.(error.at).line : undefined;
+    if (registry && line !== undefined) throw new CliError(`${repository.display(registry.file)}:${line}: ${(error as Error).message}`);
     throw error;
   }
 }
@@ -320,12 +320,14 @@ function initRegistry(repository: ServingRepository, reason: string): void {
   let registry = emptyRegistry();
   const edits: YamlEdit[] = [];
   const by = author(repository);
+  // Only --reason is typed here; the rest comes from the validated fleet file.
+  const fromFleet = { model: undefined, version: undefined, path: undefined };
   fleet.config.models.forEach((model, index) => {
     if (model.version === undefined || model.mar === undefined) return;
     const version = model.version;
-    registry = refusing(() => registerVersion(registry, { model: model.name, version, path: model.mar as string, reason, ...by }), note).registry;
+    registry = refusing(() => namingFlags(() => registerVersion(registry, { model: model.name, version, path: model.mar as string, reason, ...by }), undefined, repository, fromFleet), note).registry;
     for (const stage of stages) {
-      registry = refusing(() => promoteVersion(registry, { model: model.name, version, stage, reason, force: stage === RegistryStage.PRODUCTION && !stages.includes(RegistryStage.STAGING), ...by }), note).registry;
+      registry = refusing(() => namingFlags(() => promoteVersion(registry, { model: model.name, version, stage, reason, force: stage === RegistryStage.PRODUCTION && !stages.includes(RegistryStage.STAGING), ...by }), undefined, repository, fromFleet), note).registry;
     }
     edits.push({ path: ['models', index, 'version'], delete: true }, { path: ['models', index, 'mar'], delete: true });
     // Every environment keeps running what it runs, now as a pin that only a deploy changes.

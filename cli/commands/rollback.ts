@@ -33,7 +33,7 @@ export function registerRollback(program: Command): void {
       const fleet = refusing(() => repository.loadFleet(), nothing);
       const registryFile = refusing(() => repository.requireRegistry(), nothing);
       const env = fleet.config.environments[environment];
-      if (env === undefined) throw new CliError(`unknown environment "${environment}"; the fleet defines: ${Object.keys(fleet.config.environments).join(', ')}. ${nothing}`);
+      if (env === undefined) throw new CliError(`<environment> "${environment}" is not an environment of the fleet; it defines: ${Object.keys(fleet.config.environments).join(', ')}. ${nothing}`);
       const model = selectModel(fleet.config, options.model);
       const entry = registryFile.registry.models[model];
       if (entry === undefined) throw new CliError(`${model} is not in the model registry, so it has no versions to go back to; set its version in the fleet file instead. ${nothing}`);
