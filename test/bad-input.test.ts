@@ -17,8 +17,8 @@ const editManaged = (edit: (doc: ReturnType<typeof parseDocument>) => void): str
 
 /** [case, fleet file text, the field the error must name, registry file text (default: none)]. */
 const CASES: [string, string, string, string?][] = [
-  ['a typo in a top-level key', editFleet((d) => { d.set('imagee', d.get('image')); d.delete('image'); }), 'imagee: unknown key; did you mean "image"?'],
-  ['a typo in an environment key', editFleet((d) => { d.setIn(['environments', 'production', 'replica'], 3); d.deleteIn(['environments', 'production', 'replicas']); }), 'environments.production.replica: unknown key; did you mean "replicas"?'],
+  ['a typo in a top-level key', editFleet((d) => { d.set('imagee', d.get('image')); d.delete('image'); }), 'imagee: unknown key; did you mean "image", which is required?'],
+  ['a typo in an environment key', editFleet((d) => { d.setIn(['environments', 'production', 'replica'], 3); d.deleteIn(['environments', 'production', 'replicas']); }), 'environments.production.replica: unknown key; did you mean "replicas", which is required?'],
   ['a typo in a model key', editFleet((d) => d.setIn(['models', 0, 'batchsize'], 4)), 'models[0].batchsize: unknown key; did you mean "batchSize"?'],
   ['replicas as a word', editFleet((d) => d.setIn(['environments', 'production', 'replicas'], 'three')), 'environments.production.replicas: got "three"'],
   ['a GPU count as a word', editFleet((d) => d.setIn(['environments', 'staging', 'resources', 'gpu'], 'one')), 'environments.staging.resources.gpu: got "one"'],

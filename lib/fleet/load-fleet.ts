@@ -92,13 +92,24 @@ export function parseFleetSource(text: string, file = '<fleet>'): FleetSource {
   }
   const result = fleetSchema.safeParse(input, { reportInput: true });
   if (result.success) return { file, text, config: result.data, locate: (path) => locate(doc, lineCounter, path) };
-  const problems = result.error.issues.flatMap((issue) => toProblems(issue, doc, lineCounter, input));
+  const problems = oncePerMistake(result.error.issues.flatMap((issue) => toProblems(issue, doc, lineCounter, input)));
   // Reported in file order, so the list reads top to bottom like the file.
   problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
   throw new FleetConfigError(file, problems);
 }
 
-function toProblems(issue: core.$ZodIssue, doc: Document, lineCounter: LineCounter, root: unknown): FleetProblem[] {
+/**
+ * A misspelt key is one mistake, though the schema sees two: an unknown key and a missing one.
+ * When an unknown key's suggestion is the key reported missing, only the typo is reported.
+ */
+function oncePerMistake(problems: (FleetProblem & { meant?: string })[]): FleetProblem[] {
+  const meant = new Map(problems.filter((p) => p.meant !== undefined).map((p) => [p.meant as string, p]));
+  return problems
+    .filter((p) => !(p.message === 'is required' && meant.has(p.path)))
+    .map(({ meant: suggestion, ...p }) => (suggestion !== undefined && problems.some((q) => q.path === suggestion && q.message === 'is required') ? { ...p, message: p.message.replace('"? ', '", which is required? ') } : p));
+}
+
+function toProblems(issue: core.$ZodIssue, doc: Document, lineCounter: LineCounter, root: unknown): (FleetProblem & { meant?: string })[] {
   const path = issue.path as (string | number)[];
   if (issue.code === 'unrecognized_keys') {
     const allowed = schemaKeysAt(fleetSchema, path);
@@ -117,6 +128,7 @@ function toProblems(issue: core.$ZodIssue, doc: Document, lineCounter: LineCount
         path: formatPath([...path, key]),
         ...locate(doc, lineCounter, path, key),
         message: `unknown key; ${hint}allowed keys here: ${allowed.join(', ')}`,
+        ...(suggestion ? { meant: formatPath([...path, suggestion]) } : {}),
       };
     });
   }
