@@ -55,8 +55,7 @@ const BROKEN: [string, string, string[]][] = [
     'registry.yaml:18:9: models.intent_classifier.history[0].approvedBy: unknown key; allowed keys here: action, version, stage, path, reason, forced, actor, time',
   ]],
   ['a misspelt key', edited('    versions:', '    version:'), [
-    'registry.yaml:5:3: models.intent_classifier.versions: is required',
-    'registry.yaml:9:5: models.intent_classifier.version: unknown key; allowed keys here: stages, versions, history',
+    'registry.yaml:9:5: models.intent_classifier.version: unknown key; did you mean "versions", which is required? allowed keys here: stages, versions, history',
   ]],
   ['a stage moved by hand, bypassing the audit trail', edited('      production: 1.0.0', '      production: 1.1.0'), [
     'registry.yaml:8:19: models.intent_classifier.stages.production: is 1.1.0, but history last promoted 1.0.0 to production; stages change only through "model-serving model promote"',

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { Document, LineCounter } from 'yaml';
 import { decodeYamlBytes, readYamlDocument } from '../private/yaml-source';
-import { allowedKeysAt as schemaKeysAt, describeValue as describe, formatFieldPath as formatPath, locateInYaml as locate, valueAt } from '../private/yaml-problems';
+import { allowedKeysAt as schemaKeysAt, closestKey as closest, describeValue as describe, formatFieldPath as formatPath, locateInYaml as locate, oncePerMistake, valueAt } from '../private/yaml-problems';
 import type { core } from 'zod';
 import { type FleetConfig, MOVED_KEYS, fleetSchema } from './fleet-schema';
 
@@ -98,17 +98,6 @@ export function parseFleetSource(text: string, file = '<fleet>'): FleetSource {
   throw new FleetConfigError(file, problems);
 }
 
-/**
- * A misspelt key is one mistake, though the schema sees two: an unknown key and a missing one.
- * When an unknown key's suggestion is the key reported missing, only the typo is reported.
- */
-function oncePerMistake(problems: (FleetProblem & { meant?: string })[]): FleetProblem[] {
-  const meant = new Map(problems.filter((p) => p.meant !== undefined).map((p) => [p.meant as string, p]));
-  return problems
-    .filter((p) => !(p.message === 'is required' && meant.has(p.path)))
-    .map(({ meant: suggestion, ...p }) => (suggestion !== undefined && problems.some((q) => q.path === suggestion && q.message === 'is required') ? { ...p, message: p.message.replace('"? ', '", which is required? ') } : p));
-}
-
 function toProblems(issue: core.$ZodIssue, doc: Document, lineCounter: LineCounter, root: unknown): (FleetProblem & { meant?: string })[] {
   const path = issue.path as (string | number)[];
   if (issue.code === 'unrecognized_keys') {
@@ -168,32 +157,4 @@ function describeIssue(issue: core.$ZodIssue, value: unknown): string {
     default:
       return input === undefined ? issue.message : `${got}; ${issue.message}`;
   }
-}
-
-/** The allowed key nearest to a typo, if it is near enough to be the likely intent. */
-function closest(key: string, allowed: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of allowed) {
-    const d = editDistance(key.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length];
 }

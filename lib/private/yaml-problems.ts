@@ -80,3 +80,42 @@ export function allowedKeysAt(schema: core.$ZodType, where: readonly PropertyKey
   const def = unwrap(current)._zod.def as unknown as { type: string; shape?: Record<string, unknown> };
   return def.type === 'object' && def.shape ? Object.keys(def.shape) : [];
 }
+
+/**
+ * A misspelt key is one mistake, though the schema sees two: an unknown key and a missing one.
+ * When an unknown key's suggestion is the key reported missing, only the typo is reported.
+ */
+export function oncePerMistake<P extends { path: string; message: string; meant?: string }>(problems: P[]): Omit<P, 'meant'>[] {
+  const meant = new Map(problems.filter((p) => p.meant !== undefined).map((p) => [p.meant as string, p]));
+  return problems
+    .filter((p) => !(p.message === 'is required' && meant.has(p.path)))
+    .map(({ meant: suggestion, ...p }) => (suggestion !== undefined && problems.some((q) => q.path === suggestion && q.message === 'is required') ? { ...p, message: p.message.replace('"? ', '", which is required? ') } : p));
+}
+
+/** The allowed key nearest to a typo, if it is near enough to be the likely intent. */
+export function closestKey(key: string, allowed: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of allowed) {
+    const d = editDistance(key.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length];
+}

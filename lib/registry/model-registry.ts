@@ -8,7 +8,7 @@ import { type core, z } from 'zod';
 import { archiveSchema, fleetSchema, versionSchema } from '../fleet/fleet-schema';
 import type { YamlLocator } from '../fleet/load-fleet';
 import { toResourceName } from '../private/names';
-import { allowedKeysAt as schemaKeysAt, describeValue as describe, formatFieldPath as formatPath, locateInYaml as locate, valueAt } from '../private/yaml-problems';
+import { allowedKeysAt as schemaKeysAt, closestKey, describeValue as describe, formatFieldPath as formatPath, locateInYaml as locate, oncePerMistake, valueAt } from '../private/yaml-problems';
 
 /**
  * The model registry: a committed YAML file that records every registered version of each model,
@@ -299,7 +299,7 @@ export function parseRegistrySource(text: string, file = '<registry>'): { regist
   }
   const result = registrySchema.safeParse(input);
   if (result.success) return { registry: result.data, locate: (where) => locate(doc, lineCounter, where) };
-  const problems = result.error.issues.flatMap((issue) => toProblems(issue, doc, lineCounter, input));
+  const problems = oncePerMistake(result.error.issues.flatMap((issue) => toProblems(issue, doc, lineCounter, input)));
   problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0) || a.path.localeCompare(b.path));
   throw RegistryError.invalidFile(file, problems);
 }
@@ -643,15 +643,19 @@ function checkField(option: RegistryOption, value: string, schema: z.ZodType): v
 
 // ---- locating problems, after lib/fleet/load-fleet.ts ----
 
-function toProblems(issue: core.$ZodIssue, doc: Document, lineCounter: LineCounter, root: unknown): RegistryProblem[] {
+function toProblems(issue: core.$ZodIssue, doc: Document, lineCounter: LineCounter, root: unknown): (RegistryProblem & { meant?: string })[] {
   const where = issue.path as (string | number)[];
   if (issue.code === 'unrecognized_keys') {
     const allowed = schemaKeysAt(registrySchema, where);
-    return issue.keys.map((key) => ({
-      path: formatPath([...where, key]),
-      ...locate(doc, lineCounter, where, key),
-      message: `unknown key; allowed keys here: ${allowed.join(', ')}`,
-    }));
+    return issue.keys.map((key) => {
+      const suggestion = closestKey(key, allowed);
+      return {
+        path: formatPath([...where, key]),
+        ...locate(doc, lineCounter, where, key),
+        message: `unknown key; ${suggestion ? `did you mean "${suggestion}"? ` : ''}allowed keys here: ${allowed.join(', ')}`,
+        ...(suggestion ? { meant: formatPath([...where, suggestion]) } : {}),
+      };
+    });
   }
   if (issue.code === 'invalid_key') {
     // A bad record key (a model name or a version): point at the key itself.
