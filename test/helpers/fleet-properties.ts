@@ -102,7 +102,7 @@ function refusal(error: unknown): Outcome {
   // Environments, models and versions by name are one field each.
   const field = first.path.replace(/\[\d+\]/g, '[*]').replace(/^(environments|models)\.[^.]+/, '$1.*').replace(/\.versions\.[^.]+$/, '.versions.*');
   // The rule, without the value ("got ...; ").
-  const rule = first.message.replace(/^got .*?; (?=[a-z])/, '').replace(/"[^"]*"/g, '"…"').replace(/model \S+/g, 'model …').replace(/\d+/g, 'N');
+  const rule = first.message.replace(/^got .*?; (?=[a-z])/, '').replace(/"[^"]*"/g, '"…"').replace(/of model \S+/g, 'of model …').replace(/\d+/g, 'N');
   return { accepted: false, reason: `${field}: ${rule.slice(0, 100)}` };
 }
 
