@@ -211,6 +211,16 @@ describe('a version with build metadata, through register, promote, deploy and s
 });
 
 describe('the same refusals from other commands', () => {
+  it('check names the missing requirements and handler files of a serving image at their lines', () => {
+    const dir = tempDir('edge-images-');
+    // The fleet file alone, without the handler folder it names.
+    fs.copyFileSync(path.join(REPO_ROOT, 'test', 'fixtures', 'image', 'fleet.yaml'), path.join(dir, 'serving.yaml'));
+    const run = runCli(['check'], { cwd: dir });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/serving\.yaml:\d+:\d+: models\[0\]\.requirements: got "handlers\/intent_classifier\/requirements\.txt"; no such file/);
+    expect(run.stderr).not.toContain('unexpected internal error');
+  });
+
   it('validate, deploy and model list print the same located error, without a trace', () => {
     const dir = tempDir('edge-commands-');
     fs.writeFileSync(path.join(dir, 'serving.yaml'), MANAGED);
