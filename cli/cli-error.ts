@@ -1,4 +1,5 @@
 import { FleetConfigError } from '../lib/fleet';
+import { ServingImageError } from '../lib/image';
 import { OutputFolderError } from '../lib/output';
 import { ValidationError } from '../lib/core';
 import { YamlEditError } from '../lib/repository';
@@ -18,7 +19,7 @@ export class CliError extends Error {
 /** Whether `error` is one the user can fix from its message (as opposed to a bug). */
 export function isUserError(error: unknown): error is Error {
   return error instanceof CliError || error instanceof FleetConfigError || error instanceof ValidationError
-    || error instanceof RegistryError || error instanceof OutputFolderError || error instanceof YamlEditError;
+    || error instanceof RegistryError || error instanceof OutputFolderError || error instanceof YamlEditError || error instanceof ServingImageError;
 }
 
 /** Runs `fn`; a user error it throws gains `note` (what was left alone) on its last line. */

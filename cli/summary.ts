@@ -7,8 +7,8 @@ import { CliError } from './cli-error';
 export function selectModel(fleet: FleetConfig, requested: string | undefined): string {
   const models = fleet.models.map((m) => m.name);
   const model = requested ?? (models.length === 1 ? models[0] : undefined);
-  if (!model) throw new CliError(`the fleet has several models (${models.join(', ')}); choose one with --model. Nothing was changed.`);
-  if (!models.includes(model)) throw new CliError(`unknown model "${model}"; the fleet defines: ${models.join(', ')}. Nothing was changed.`);
+  if (model === undefined) throw new CliError(`the fleet has several models (${models.join(', ')}); choose one with --model. Nothing was changed.`);
+  if (!models.includes(model)) throw new CliError(`--model "${model}" is not a model of the fleet; it defines: ${models.join(', ')}. Nothing was changed.`);
   return model;
 }
 

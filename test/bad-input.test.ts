@@ -17,8 +17,8 @@ const editManaged = (edit: (doc: ReturnType<typeof parseDocument>) => void): str
 
 /** [case, fleet file text, the field the error must name, registry file text (default: none)]. */
 const CASES: [string, string, string, string?][] = [
-  ['a typo in a top-level key', editFleet((d) => { d.set('imagee', d.get('image')); d.delete('image'); }), 'imagee: unknown key; did you mean "image"?'],
-  ['a typo in an environment key', editFleet((d) => { d.setIn(['environments', 'production', 'replica'], 3); d.deleteIn(['environments', 'production', 'replicas']); }), 'environments.production.replica: unknown key; did you mean "replicas"?'],
+  ['a typo in a top-level key', editFleet((d) => { d.set('imagee', d.get('image')); d.delete('image'); }), 'imagee: unknown key; did you mean "image", which is required?'],
+  ['a typo in an environment key', editFleet((d) => { d.setIn(['environments', 'production', 'replica'], 3); d.deleteIn(['environments', 'production', 'replicas']); }), 'environments.production.replica: unknown key; did you mean "replicas", which is required?'],
   ['a typo in a model key', editFleet((d) => d.setIn(['models', 0, 'batchsize'], 4)), 'models[0].batchsize: unknown key; did you mean "batchSize"?'],
   ['replicas as a word', editFleet((d) => d.setIn(['environments', 'production', 'replicas'], 'three')), 'environments.production.replicas: got "three"'],
   ['a GPU count as a word', editFleet((d) => d.setIn(['environments', 'staging', 'resources', 'gpu'], 'one')), 'environments.staging.resources.gpu: got "one"'],
@@ -54,7 +54,7 @@ const CASES: [string, string, string, string?][] = [
   ['a file that is not YAML', 'models: [\n  - {name: a\n', 'not valid YAML'],
   ['a YAML list instead of a mapping', '- name: a\n', 'must be a YAML mapping'],
   ['two YAML documents', 'name: a\n---\nname: b\n', 'holds 2 YAML documents'],
-  ['a duplicate key', 'name: a\nname: b\n', 'not valid YAML: Map keys must be unique'],
+  ['a duplicate key', 'name: a\nname: b\n', ':2:1: name: duplicate key "name": line 1 sets it already'],
   ['a file that is too large', `# ${'x'.repeat(1024 * 1024)}\n`, 'a fleet file may be at most 1048576 bytes (1 MiB)'],
   ['a canary weight of 150', editFleet((d) => d.setIn(['environments', 'production', 'strategy'], d.createNode({ type: 'canary', canary: { weights: [10, 150] } }))), 'environments.production.strategy.canary.weights[1]: got 150; must be <= 99'],
   ['a pinned version that is not registered', editManaged((d) => d.setIn(['environments', 'production', 'versions', 'intent_classifier'], '2.0.0')), 'environments.production.versions.intent_classifier: pins intent_classifier 2.0.0, which', REGISTRY],

@@ -198,8 +198,8 @@ describe('model-serving compose', () => {
   });
 
   it.each([
-    ['an unknown environment', ['--environment', 'qa'], /error: unknown environment "qa"; .*serving\.yaml defines: staging, production/],
-    ['an unknown model', ['--model', 'nope'], /error: unknown model "nope"; .*serving\.yaml defines: intent_classifier/],
+    ['an unknown environment', ['--environment', 'qa'], /error: --environment "qa" is not an environment of .*serving\.yaml; it defines: staging, production/],
+    ['an unknown model', ['--model', 'nope'], /error: --model "nope" is not a model of .*serving\.yaml; it defines: intent_classifier/],
     ['an unpinned image', ['--image', 'pytorch/torchserve:latest'], /error: --image "pytorch\/torchserve:latest" must be repository:tag with a pinned tag/],
   ])('refuses %s and writes nothing', (_name, args, message) => {
     const { run, dir } = compose(args);

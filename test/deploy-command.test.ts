@@ -66,9 +66,9 @@ describe('model-serving deploy <environment> <version> <strategy>', () => {
   it.each([
     ['a version not promoted to the stage', ['production', '1.1.0', 'rolling'], 'environments.production.versions.intent_classifier: pins intent_classifier 1.1.0, which registry.yaml never promoted to production'],
     ['an unregistered version', ['staging', '2.0.0', 'rolling'], 'pins intent_classifier 2.0.0, which registry.yaml'],
-    ['an unknown environment', ['prod', '1.0.0', 'rolling'], 'unknown environment "prod"; the fleet defines: staging, production'],
+    ['an unknown environment', ['prod', '1.0.0', 'rolling'], '<environment> "prod" is not an environment of the fleet; it defines: staging, production'],
     ['an unknown strategy', ['staging', '1.0.0', 'shadow'], 'unknown strategy "shadow"; use one of: rolling, canary, blue-green'],
-    ['a version that is not semver', ['staging', 'v2', 'rolling'], 'version "v2"'],
+    ['a version that is not semver', ['staging', 'v2', 'rolling'], '<version> "v2": must be a semantic version'],
   ])('refuses %s, changing nothing', (_name, args, message) => {
     const before = snapshot(dir);
     const run = runCli(['deploy', ...args], { cwd: dir });

@@ -44,7 +44,7 @@ describe('fleet file errors', () => {
     ['an unpinned image', ['image', 'tag'], 'latest',
       'image.tag: got "latest"; must be a pinned tag; "latest" changes under you and cannot be rolled back'],
     ['a version that is not semver', ['models', 0, 'version'], 'v1',
-      'models[0].version: got "v1"; must be a semantic version such as "1.0.0" (quote it if YAML reads it as a number)'],
+      'models[0].version: got "v1"; must be a semantic version such as "1.0.0", "1.1.0-rc.1" or "1.1.0+build.7"'],
     ['a version YAML reads as a number', ['models', 0, 'version'], 1.5,
       'models[0].version: got 1.5 (a number); expected a string, so quote it: "1.5"'],
     ['a model name that is not DNS-safe', ['models', 0, 'name'], 'Intent Classifier',
@@ -101,8 +101,8 @@ describe('fleet file errors', () => {
     ['an empty file', '', 'fleet.yaml: is empty; a fleet file needs at least name, image, models and environments (see serving.yaml)'],
     ['a file that is not YAML', 'models: [\n', 'fleet.yaml:2:1: not valid YAML:'],
     ['a YAML scalar', 'hello', 'fleet.yaml:1:1: must be a YAML mapping with name, image, models and environments; got "hello"'],
-    ['two YAML documents', 'a: 1\n---\nb: 2\n', 'fleet.yaml: holds 2 YAML documents; a fleet file is exactly one document'],
-    ['a duplicate key', 'name: a\nname: b\n', 'fleet.yaml:2:1: not valid YAML: Map keys must be unique'],
+    ['two YAML documents', 'a: 1\n---\nb: 2\n', 'fleet.yaml:3:1: holds 2 YAML documents; a fleet file is exactly one document'],
+    ['a duplicate key', 'name: a\nname: b\n', 'fleet.yaml:2:1: name: duplicate key "name": line 1 sets it already'],
   ])('rejects %s', (_label, text, expected) => {
     expect(errorOf(text).message).toContain(expected);
   });

@@ -280,7 +280,7 @@ describe('ManifestValidator', () => {
     it('labels, annotations and ConfigMap data', () => {
       const obj = deployment();
       obj.metadata.labels['example.com/anything-at.all'] = 'yes';
-      obj.metadata.annotations = { 'model-serving/config-checksum': 'abc', 'x/y~z': '1' };
+      obj.metadata.annotations = { 'model-serving/config-checksum': 'abc', 'x/y_z.1': '1' };
       obj.spec.template.metadata.annotations['prometheus.io/scrape'] = 'true';
       expect(validator.validate(obj)).toEqual([]);
 

@@ -151,7 +151,7 @@ const REFUSED: [string, string[], string][] = [
   ['a model name outside the registry rule', ['--name', 'IntentClassifier', '--version', '1.1.0', '--model-path', TRAINED, '--handler', HANDLER, '--role-arn', PACKAGER],
     'error: --name "IntentClassifier": must start with a lowercase letter and contain only lowercase letters, digits, "_" and "-"'],
   ['a version that is not semantic', ['--name', 'intent_classifier', '--version', '1.1', '--model-path', TRAINED, '--handler', HANDLER, '--role-arn', PACKAGER],
-    'error: --version "1.1": must be a semantic version such as "1.0.0" (quote it if YAML reads it as a number)'],
+    'error: --version "1.1": must be a semantic version such as "1.0.0", "1.1.0-rc.1" or "1.1.0+build.7"'],
   ['a missing handler file', ['--name', 'intent_classifier', '--version', '1.1.0', '--model-path', TRAINED, '--handler', 'handlers/missing_handler.py', '--role-arn', PACKAGER],
     'error: --handler "handlers/missing_handler.py": no such file; give the handler\'s Python file, or a built-in handler: image_classifier, image_segmenter, object_detector, text_classifier'],
   ['a handler that is a folder', ['--name', 'intent_classifier', '--version', '1.1.0', '--model-path', TRAINED, '--handler', path.dirname(HANDLER), '--role-arn', PACKAGER],
@@ -175,7 +175,7 @@ const REFUSED: [string, string[], string][] = [
   ['--reason without --register', [...BASE, '--reason', 'retrained'],
     'error: --reason is recorded only with --register'],
   ['--register when the version is registered at another location', ['--name', 'intent_classifier', '--version', '1.0.0', '--model-path', TRAINED, '--handler', HANDLER, '--role-arn', PACKAGER, '--bucket', 'other-models', '--register'],
-    "error: intent_classifier 1.0.0 is already registered at s3://betterprompts-models/intent_classifier/1.0.0/intent_classifier.mar; a version's archive never changes, so register s3://other-models/intent_classifier/1.0.0/intent_classifier.mar as a new version"],
+    "error: registry.yaml:10: intent_classifier 1.0.0 is already registered at s3://betterprompts-models/intent_classifier/1.0.0/intent_classifier.mar; a version's archive never changes, so register s3://other-models/intent_classifier/1.0.0/intent_classifier.mar as a new version"],
 ];
 
 describe('model package refuses bad input before writing anything', () => {

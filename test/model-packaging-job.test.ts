@@ -156,15 +156,15 @@ describe('ModelPackagingJob', () => {
     expect(long).toMatch(/^package-a{46}-[0-9a-f]{8}$/);
     expect(long.length).toBeLessThanOrEqual(63);
     expect(packagingJobName('m', '1.0.0-rc.1')).not.toBe(packagingJobName('m', '1.0.0-rc-1'));
-    // Build metadata cannot be a label value; the annotation keeps it.
+    // Build metadata's "+" cannot be in a label value: the label has "_", as on the serving workload; the annotation keeps the version.
     const job = find(synth({ modelVersion: '1.0.0+build.7' }).objects, 'Job');
-    expect(job.metadata.labels?.['app.kubernetes.io/version']).toBeUndefined();
+    expect(job.metadata.labels?.['app.kubernetes.io/version']).toBe('1.0.0_build.7');
     expect(job.metadata.annotations?.['model-serving/model-version']).toBe('1.0.0+build.7');
   });
 
   const INVALID: [string, Partial<ModelPackagingJobProps>, string][] = [
     ['a model name outside the fleet rule', { modelName: 'Intent' }, '[ModelPackagingJob.InvalidModelName] test/Job: \'modelName\' ("Intent") must start with a lowercase letter and contain only lowercase letters, digits, "_" and "-"'],
-    ['a version that is not semantic', { modelVersion: '1.0' }, '[ModelPackagingJob.InvalidModelVersion] test/Job: \'modelVersion\' ("1.0") must be a semantic version such as "1.0.0" (quote it if YAML reads it as a number)'],
+    ['a version that is not semantic', { modelVersion: '1.0' }, '[ModelPackagingJob.InvalidModelVersion] test/Job: \'modelVersion\' ("1.0") must be a semantic version such as "1.0.0", "1.1.0-rc.1" or "1.1.0+build.7"'],
     ['a trained model outside S3', { trainedModelUri: 'gs://bucket/run/' }, '[ModelPackagingJob.InvalidTrainedModelUri] test/Job: \'trainedModelUri\' ("gs://bucket/run/") must be an S3 prefix such as "s3://ml-training/intent_classifier/run-42/"'],
     ['a bucket name that S3 refuses', { archiveBucket: 'Models_Bucket' }, '[ModelPackagingJob.InvalidArchiveBucket] test/Job: \'archiveBucket\' ("Models_Bucket") must be an S3 bucket name such as "betterprompts-models"'],
     ['a role that is not an IAM role ARN', { iamRoleArn: 'model-packager' }, '[ModelPackagingJob.InvalidRoleArn] test/Job: \'iamRoleArn\' ("model-packager") must be an IAM role ARN such as "arn:aws:iam::123456789012:role/model-packager"'],

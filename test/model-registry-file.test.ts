@@ -49,26 +49,25 @@ const BROKEN: [string, string, string[]][] = [
   ['text that is not YAML', 'models:\n  intent_classifier: [\n', ['registry.yaml:3:1: not valid YAML:']],
   ['a list instead of a mapping', '- intent_classifier\n', ['registry.yaml:1:1: must be a YAML mapping with a "models" key; got a list']],
   ['two documents', `${SHIPPED_TEXT}---\nmodels: {}\n`, ['holds 2 YAML documents; a registry is exactly one document']],
-  ['a duplicate key', edited('    versions:\n', '    versions:\n      1.0.0:\n        path: s3://b/x.mar\n'), ['not valid YAML: Map keys must be unique']],
+  ['a duplicate key', edited('    versions:\n', '    versions:\n      1.0.0:\n        path: s3://b/x.mar\n'), ['registry.yaml:12:7: models.intent_classifier.versions.1.0.0: duplicate key "1.0.0": line 10 sets it already']],
   ['an unknown top-level key', `owner: ml-platform\n${SHIPPED_TEXT}`, ['registry.yaml:1:1: owner: unknown key; allowed keys here: models']],
   ['an unknown key in an audit entry', edited('        actor: release-bot\n', '        actor: release-bot\n        approvedBy: bob\n'), [
     'registry.yaml:18:9: models.intent_classifier.history[0].approvedBy: unknown key; allowed keys here: action, version, stage, path, reason, forced, actor, time',
   ]],
   ['a misspelt key', edited('    versions:', '    version:'), [
-    'registry.yaml:6:5: models.intent_classifier.versions: is required',
-    'registry.yaml:9:5: models.intent_classifier.version: unknown key; allowed keys here: stages, versions, history',
+    'registry.yaml:9:5: models.intent_classifier.version: unknown key; did you mean "versions", which is required? allowed keys here: stages, versions, history',
   ]],
   ['a stage moved by hand, bypassing the audit trail', edited('      production: 1.0.0', '      production: 1.1.0'), [
     'registry.yaml:8:19: models.intent_classifier.stages.production: is 1.1.0, but history last promoted 1.0.0 to production; stages change only through "model-serving model promote"',
   ]],
   ['a version added by hand, without a register entry', edited('    versions:\n', '    versions:\n      2.0.0:\n        path: s3://betterprompts-models/x/intent_classifier.mar\n'), [
-    'registry.yaml:11:9: models.intent_classifier.versions.2.0.0: has no register entry in history; register versions with "model-serving model register"',
+    'registry.yaml:10:7: models.intent_classifier.versions.2.0.0: has no register entry in history; register versions with "model-serving model register"',
   ]],
   ['an archive path changed by hand', edited(/        path: s3:\/\/betterprompts-models\/intent_classifier\/1\.0\.0/, '        path: s3://betterprompts-models/intent_classifier/patched'), [
     'registry.yaml:15:15: models.intent_classifier.history[0].path: registered "s3://betterprompts-models/intent_classifier/1.0.0/intent_classifier.mar", but versions.1.0.0.path is "s3://betterprompts-models/intent_classifier/patched/intent_classifier.mar"; a version\'s archive never changes',
   ]],
   ['a version key that YAML reads as a number', edited('      1.0.0:', '      1.0:'), [
-    'registry.yaml:10:7: models.intent_classifier.versions.1: got key "1"; must be a semantic version such as "1.0.0"',
+    'registry.yaml:10:7: models.intent_classifier.versions.1: got key "1"; must be a semantic version such as "1.0.0", "1.1.0-rc.1" or "1.1.0+build.7"',
   ]],
   ['a time that is not UTC ISO 8601', edited(/time: \S+/, 'time: yesterday'), [
     'registry.yaml:18:15: models.intent_classifier.history[0].time: got "yesterday"; must be a UTC time such as "2026-01-31T12:00:00Z"',

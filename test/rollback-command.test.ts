@@ -61,12 +61,12 @@ describe('model-serving rollback <environment>', () => {
     expect(parse(read(dir, 'serving.yaml')).environments.staging.versions).toEqual({ intent_classifier: '1.0.0' });
     const refused = runCli(['rollback', 'staging', '--to', '0.9.0', '--reason', 'x'], { cwd: dir });
     expect(refused.status).toBe(1);
-    expect(refused.stderr).toContain('intent_classifier 0.9.0 was never promoted to staging, so staging cannot go back to it');
+    expect(refused.stderr).toMatch(/--to "0\.9\.0": intent_classifier 0\.9\.0 was never promoted to staging \(registry\.yaml:\d+, models\.intent_classifier\.history\), so staging cannot go back to it/);
   });
 
   it.each([
     ['an environment with nothing earlier', ['rollback', 'production', '--reason', 'x'], 'no version of intent_classifier was promoted to production before 1.0.0, so there is nothing to go back to; name one with --to <version>.'],
-    ['an unknown environment', ['rollback', 'qa', '--reason', 'x'], 'unknown environment "qa"'],
+    ['an unknown environment', ['rollback', 'qa', '--reason', 'x'], '<environment> "qa" is not an environment of the fleet'],
     ['no reason', ['rollback', 'production'], "error: required option '--reason <text>' not specified"],
   ])('refuses %s, changing nothing', (_name, args, message) => {
     const dir = fixtureWorkspace(REGISTRY_FLEET, 'rollback-');

@@ -244,7 +244,21 @@ describe('TorchServeService', () => {
     expect(three.deployment.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
   });
 
+  it('labels a version with build metadata in its label form, and keeps the version as written everywhere else', () => {
+    const { deployment, get, container, config } = synth({ modelVersion: '1.1.0+build.7' });
+    expect(deployment.metadata.labels['app.kubernetes.io/version']).toBe('1.1.0_build.7');
+    expect(deployment.spec.template.metadata.labels['app.kubernetes.io/version']).toBe('1.1.0_build.7');
+    expect(get('ConfigMap').metadata.labels['app.kubernetes.io/version']).toBe('1.1.0_build.7');
+    expect(container.env).toContainEqual({ name: 'MODEL_VERSION', value: '1.1.0+build.7' });
+    expect(config).toContain('"1.1.0+build.7"');
+    // The readiness check asks TorchServe for the version by URL: "+" is percent-encoded there.
+    expect(container.readinessProbe.exec.command.join(' ')).toContain('/models/intent_classifier/1.1.0%2Bbuild.7"');
+  });
+
   it.each([
+    [{ modelVersion: `1.0.0-${'r'.repeat(58)}` }, "[TorchServeService.InvalidModelVersion] prod/intent: 'modelVersion' (\"1.0.0-rrrr"],
+    [{ modelVersion: '1.0.0-rc-' }, 'must end with a letter or digit, so that it can be the app.kubernetes.io/version label'],
+    [{ handler: 'h'.repeat(1025) }, "[TorchServeService.InvalidHandler] prod/intent: 'handler' must be 1 to 1024 characters (it has 1025); it is recorded in a pod annotation"],
     [{ image: 'pytorch/torchserve:latest' }, "[TorchServeService.UnpinnedImage] prod/intent: 'image' (\"pytorch/torchserve:latest\") must carry a pinned tag"],
     [{ image: 'pytorch/torchserve' }, '[TorchServeService.UnpinnedImage] prod/intent:'],
     [{ minWorkers: 5, maxWorkers: 4 }, "[TorchServeService.InvalidWorkers] prod/intent: 'minWorkers' (5) must not exceed 'maxWorkers' (4)"],

@@ -39,10 +39,10 @@ export function registerCompose(program: Command): void {
       const environment = options.environment ?? defaultEnvironment(fleet);
       const env = fleet.environments[environment];
       if (env === undefined) {
-        throw new CliError(`unknown environment "${environment}"; ${config} defines: ${Object.keys(fleet.environments).join(', ')}`);
+        throw new CliError(`--environment "${environment}" is not an environment of ${config}; it defines: ${Object.keys(fleet.environments).join(', ')}`);
       }
       if (options.model !== undefined && !fleet.models.some((m) => m.name === options.model)) {
-        throw new CliError(`unknown model "${options.model}"; ${config} defines: ${fleet.models.map((m) => m.name).join(', ')}`);
+        throw new CliError(`--model "${options.model}" is not a model of ${config}; it defines: ${fleet.models.map((m) => m.name).join(', ')}`);
       }
       if (options.gpu && env.resources.gpu === 0) {
         throw new CliError(`environment "${environment}" runs on CPU (resources.gpu: 0); drop --gpu or pick an environment with GPUs`);

@@ -64,9 +64,9 @@ export function registerDeploy(program: Command): void {
 
 /** The model a deploy is about, after checking every argument; a refusal names what to type instead. */
 function checkArguments(fleet: FleetConfig, environment: string, version: string, strategy: string, requested?: string): string {
-  if (!fleet.environments[environment]) throw new CliError(`unknown environment "${environment}"; the fleet defines: ${Object.keys(fleet.environments).join(', ')}. Nothing was changed.`);
+  if (!fleet.environments[environment]) throw new CliError(`<environment> "${environment}" is not an environment of the fleet; it defines: ${Object.keys(fleet.environments).join(', ')}. Nothing was changed.`);
   if (!STRATEGIES.includes(strategy as typeof STRATEGIES[number])) throw new CliError(`unknown strategy "${strategy}"; use one of: ${STRATEGIES.join(', ')}. Nothing was changed.`);
   const problem = versionProblem(version);
-  if (problem) throw new CliError(`version "${version}" ${problem}. Nothing was changed.`);
+  if (problem) throw new CliError(`<version> "${version}": ${problem}. Nothing was changed.`);
   return selectModel(fleet, requested);
 }

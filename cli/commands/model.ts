@@ -4,7 +4,7 @@ import { type Command, Option } from 'commander';
 import type { FleetConfig } from '../../lib/fleet';
 import { BuiltInHandler, PackagingHandler, packagedArchiveUri } from '../../lib/packaging';
 import {
-  type ChangeAuthor, type ModelRegistry, type RegistryChange, type RegistryFile, RegistryAction, RegistryStage, compareVersions, emptyRegistry,
+  type ChangeAuthor, type ModelRegistry, type RegistryChange, type RegistryFile, type RegistryOption, RegistryAction, RegistryError, RegistryOptionError, RegistryStage, compareVersions, emptyRegistry,
   modelNameProblem, promoteVersion, registerVersion, resolveActor, versionProblem,
 } from '../../lib/registry';
 import { imageRef } from '../../lib/image';
@@ -222,7 +222,7 @@ function packageModel(o: PackageOptions, repository: ServingRepository): void {
   // With --register, the registry must accept the change before the Job is written.
   const archiveUri = packagedArchiveUri(bucket, o.name, o.version);
   const change = o.register && registry
-    ? refusing(() => registerVersion(registry.registry, { model: o.name, version: o.version, path: archiveUri, reason: o.reason ?? `packaged from ${o.modelPath}`, ...author(repository) }), nothing)
+    ? refusing(() => namingFlags(() => registerVersion(registry.registry, { model: o.name, version: o.version, path: archiveUri, reason: o.reason ?? `packaged from ${o.modelPath}`, ...author(repository) }), registry, repository, { path: undefined }), nothing)
     : undefined;
   const plan = change?.changed ? refusing(() => repository.plan({ registry: change.registry }), nothing) : undefined;
 
@@ -271,11 +271,30 @@ function packageModel(o: PackageOptions, repository: ServingRepository): void {
   }
 }
 
+/** The flags of "model register" and "model promote", by the registry option each gives. */
+const REGISTRY_FLAGS: Readonly<Record<RegistryOption, string | undefined>> = { model: '--name', version: '--version', path: '--path', reason: '--reason' };
+
+/**
+ * Runs a registry change: a value that breaks a rule is reported with the flag the user typed, and
+ * a rule about the registry's contents with the line of the field it is about.
+ */
+function namingFlags<T>(fn: () => T, registry: RegistryFile | undefined, repository: ServingRepository, overrides: Partial<Record<RegistryOption, string | undefined>> = {}): T {
+  try {
+    return fn();
+  } catch (error) {
+    const flag = error instanceof RegistryOptionError ? { ...REGISTRY_FLAGS, ...overrides }[error.option] : undefined;
+    if (error instanceof RegistryOptionError && flag !== undefined) throw new CliError(`${flag} ${JSON.stringify(error.value)}: ${error.problem}`);
+    const line = error instanceof RegistryError && error.at ? registry?.locate?.(error.at).line : undefined;
+    if (registry && line !== undefined) throw new CliError(`${repository.display(registry.file)}:${line}: ${(error as Error).message}`);
+    throw error;
+  }
+}
+
 /** Applies one rule-checked registry change; the output cannot change, since only pins in the fleet file decide what runs. */
 function changeRegistry(repository: ServingRepository, change: (registry: ModelRegistry, author: ChangeAuthor) => RegistryChange, next?: (fleet: FleetConfig) => string | undefined): void {
   const note = `Nothing was changed; ${repository.display(repository.paths.registryFile)} is as it was.`;
   const current = refusing(() => repository.requireRegistry(), note);
-  const result = refusing(() => change(current.registry, author(repository)), note);
+  const result = refusing(() => namingFlags(() => change(current.registry, author(repository)), current, repository), note);
   if (!result.changed) {
     console.error(`model-serving: ${result.message}`);
     return;
@@ -300,12 +319,14 @@ function initRegistry(repository: ServingRepository, reason: string): void {
   let registry = emptyRegistry();
   const edits: YamlEdit[] = [];
   const by = author(repository);
+  // Only --reason is typed here; the rest comes from the validated fleet file.
+  const fromFleet = { model: undefined, version: undefined, path: undefined };
   fleet.config.models.forEach((model, index) => {
     if (model.version === undefined || model.mar === undefined) return;
     const version = model.version;
-    registry = refusing(() => registerVersion(registry, { model: model.name, version, path: model.mar as string, reason, ...by }), note).registry;
+    registry = refusing(() => namingFlags(() => registerVersion(registry, { model: model.name, version, path: model.mar as string, reason, ...by }), undefined, repository, fromFleet), note).registry;
     for (const stage of stages) {
-      registry = refusing(() => promoteVersion(registry, { model: model.name, version, stage, reason, force: stage === RegistryStage.PRODUCTION && !stages.includes(RegistryStage.STAGING), ...by }), note).registry;
+      registry = refusing(() => namingFlags(() => promoteVersion(registry, { model: model.name, version, stage, reason, force: stage === RegistryStage.PRODUCTION && !stages.includes(RegistryStage.STAGING), ...by }), undefined, repository, fromFleet), note).registry;
     }
     edits.push({ path: ['models', index, 'version'], delete: true }, { path: ['models', index, 'mar'], delete: true });
     // Every environment keeps running what it runs, now as a pin that only a deploy changes.

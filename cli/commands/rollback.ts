@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { type YamlEdit, editYamlText } from '../../lib/repository';
-import { type ModelRegistry, RegistryAction, RegistryStage, promoteVersion, resolveActor } from '../../lib/registry';
+import { type ModelRegistry, RegistryAction, RegistryStage, promoteVersion, resolveActor, versionProblem } from '../../lib/registry';
 import { CliError, refusing } from '../cli-error';
 import { openRepository, outputOption, registryOption } from '../options';
 import { printSummary, selectModel } from '../summary';
@@ -33,11 +33,13 @@ export function registerRollback(program: Command): void {
       const fleet = refusing(() => repository.loadFleet(), nothing);
       const registryFile = refusing(() => repository.requireRegistry(), nothing);
       const env = fleet.config.environments[environment];
-      if (env === undefined) throw new CliError(`unknown environment "${environment}"; the fleet defines: ${Object.keys(fleet.config.environments).join(', ')}. ${nothing}`);
+      if (env === undefined) throw new CliError(`<environment> "${environment}" is not an environment of the fleet; it defines: ${Object.keys(fleet.config.environments).join(', ')}. ${nothing}`);
       const model = selectModel(fleet.config, options.model);
       const entry = registryFile.registry.models[model];
       if (entry === undefined) throw new CliError(`${model} is not in the model registry, so it has no versions to go back to; set its version in the fleet file instead. ${nothing}`);
       const current = refusing(() => repository.releases(fleet, registryFile), nothing)[environment][model].version;
+      const toProblem = options.to === undefined ? undefined : versionProblem(options.to);
+      if (toProblem) throw new CliError(`--to "${options.to}": ${toProblem}. ${nothing}`);
       const target = options.to ?? previousVersion(registryFile.registry, model, env.stage, current);
       if (target === undefined) {
         throw new CliError(`no version of ${model} was promoted to ${env.stage} before ${current}, so there is nothing to go back to; name one with --to <version>. ${nothing}`);
@@ -45,7 +47,8 @@ export function registerRollback(program: Command): void {
       if (target === current) throw new CliError(`${environment} runs ${model} ${current} already. ${nothing}`);
       const promotedBefore = entry.history.some((h) => h.action === RegistryAction.PROMOTE && h.stage === env.stage && h.version === target);
       if (!promotedBefore) {
-        throw new CliError(`${model} ${target} was never promoted to ${env.stage}, so ${environment} cannot go back to it; promote it first: model-serving model promote --name ${model} --version ${target} --to ${env.stage} --reason "..." ${nothing}`);
+        const promotions = registryFile.locate?.(['models', model, 'history']).line;
+        throw new CliError(`${options.to !== undefined ? `--to "${target}": ` : ''}${model} ${target} was never promoted to ${env.stage}${promotions !== undefined ? ` (${repository.display(registryFile.file)}:${promotions}, models.${model}.history)` : ''}, so ${environment} cannot go back to it; promote it first: model-serving model promote --name ${model} --version ${target} --to ${env.stage} --reason "..." ${nothing}`);
       }
 
       // The stage moves back only while it still names the version being rolled back.

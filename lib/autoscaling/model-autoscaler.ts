@@ -3,7 +3,9 @@ import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
 import { ScaledObject, type ScaledObjectSpecTriggers } from '../../imports/scaledobject-keda.sh';
 import { DEFAULT_PROMETHEUS_URL, GpuMetrics, TorchServeMetrics, prometheusUrlProblem } from '../signals';
+import { cronScheduleProblem } from '../private/cron';
 import { isDnsLabel } from '../private/names';
+import { timeZoneProblem } from '../private/time-zone';
 import { ValidationError } from '../core/validation-error';
 import type { ITorchServeWorkload, IWorkloadScaler } from '../torchserve';
 import { PrometheusAdapterRules, type ExternalMetricRule } from './prometheus-adapter-rules';
@@ -101,7 +103,6 @@ export interface ModelAutoscalerProps {
 const SIGNAL_WINDOW = '2m';
 const QUEUE_WAIT_METRIC = 'torchserve_queue_wait_milliseconds';
 const TARGETS: Record<string, string> = { Deployment: 'apps/v1', Rollout: 'argoproj.io/v1alpha1' };
-const CRON_FIELD = /^[0-9A-Za-z*,/-]+$/;
 
 /**
  * Scales a TorchServe deployment on CPU (60%), memory (70%) and the mean queue wait per request,
@@ -196,12 +197,13 @@ export class ModelAutoscaler extends Construct implements IWorkloadScaler {
         fail('InvalidPeakHours', `'peakHours.minReplicas' (${peak.minReplicas}) must be an integer above minReplicas (${minReplicas}) and at most maxReplicas (${maxReplicas})`);
       }
       for (const [field, cron] of [['start', peak.start], ['end', peak.end]] as const) {
-        const parts = cron.trim().split(/\s+/);
-        if (parts.length !== 5 || !parts.every((part) => CRON_FIELD.test(part))) {
-          fail('InvalidPeakHours', `'peakHours.${field}' ("${cron}") must be a five-field cron expression such as "0 7 * * 1-5"`);
-        }
+        const problem = cronScheduleProblem(cron);
+        if (problem) fail('InvalidPeakHours', `'peakHours.${field}' ("${cron}") ${problem}`);
       }
-      if (!isTimeZone(peak.timezone)) fail('InvalidPeakHours', `'peakHours.timezone' ("${peak.timezone}") must be an IANA time zone such as "Europe/Berlin" or "UTC"`);
+      // KEDA's cron scaler refuses a window that starts when it ends.
+      if (peak.start.trim() === peak.end.trim()) fail('InvalidPeakHours', `'peakHours.start' and 'peakHours.end' must differ ("${peak.start}")`);
+      const zoneProblem = timeZoneProblem(peak.timezone);
+      if (zoneProblem) fail('InvalidPeakHours', `'peakHours.timezone' ("${peak.timezone}") ${zoneProblem}`);
     }
     const prometheusUrl = props.prometheusUrl ?? DEFAULT_PROMETHEUS_URL;
     const urlProblem = prometheusUrlProblem(prometheusUrl);
@@ -300,16 +302,6 @@ function gpuUtilizationRule(gpu: GpuMetrics, metrics: TorchServeMetrics): Extern
     name: { matches: `^${gpu.utilizationMetric}$`, as: `torchserve_${metrics.workloadName.replace(/-/g, '_')}_gpu_utilization_percent` },
     metricsQuery: `avg(${gpu.utilizationMetric}{<<.LabelMatchers>>,${workload}})`,
   };
-}
-
-function isTimeZone(zone: string): boolean {
-  if (zone.trim() === '') return false;
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** @deprecated Use {@link ModelAutoscaler}: it scales on CPU, memory and queue wait, GPU only when asked. */

@@ -5,31 +5,39 @@ import { GATEWAY_API_IMPLEMENTATIONS, findGatewayProvider } from '../gateway/pro
 import { RedisEvictionPolicy } from '../cache/redis-cache';
 import { BackupStorageClass } from '../operations/model-store-backup';
 import { cidrProblem } from '../private/cidr';
-import { DNS_LABEL_PATTERN, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, toResourceName } from '../private/names';
+import { cronScheduleProblem } from '../private/cron';
+import { timeZoneProblem } from '../private/time-zone';
+import { DNS_LABEL_PATTERN, LABEL_VALUE_PATTERN, isLabelKey, toResourceName } from '../private/names';
 import { IMAGE_DIGEST_PATTERN } from '../private/image-ref';
-import { QUANTITY_PATTERN, parseQuantity } from '../private/quantity';
+import { MAX_APPLICATION_NAME_LENGTH, applicationName } from '../gitops/argocd-application';
+import { MAX_QUANTITY_UNITS, QUANTITY_PATTERN, parseQuantity, toMebibytes } from '../private/quantity';
+import { modelArchiveProblem } from '../torchserve/model-archive';
+import { modelVersionProblem } from '../torchserve/model-version';
+import { MAX_HANDLER_LENGTH, MIN_JVM_HEAP_MEBIBYTES, jvmHeapBytesFor } from '../torchserve/torchserve-service';
 
 // Every message below completes the sentence "<field>: got <value>; ..." so that a
 // reader learns what is allowed without opening the README.
 
-const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
 const S3_BUCKET = '[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]';
-const S3_MAR = new RegExp(`^s3://${S3_BUCKET}/([^\\s]+/)?[A-Za-z0-9._-]+\\.mar$`);
-const PVC_MAR = /^pvc:\/\/[a-z0-9]([-a-z0-9]*[a-z0-9])?\/([^\s]+\/)?[A-Za-z0-9._-]+\.mar$/;
 const IMAGE_REPOSITORY = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
 const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 // TorchServe model names become URL segments and, with "_" mapped to "-", Kubernetes names.
 const MODEL_NAME = /^[a-z]([a-z0-9_-]*[a-z0-9])?$/;
 
-/** A semantic version; the registry and packaging follow the same rule. */
-export const versionSchema = z.string().regex(SEMVER, { message: 'must be a semantic version such as "1.0.0" (quote it if YAML reads it as a number)' });
+/** A model version (see modelVersionProblem); the registry, packaging and the constructs follow the same rule. */
+export const versionSchema = z.string().superRefine((version, ctx) => {
+  const problem = modelVersionProblem(version);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 /** Where a model archive lives; the registry follows the same rule. */
-export const archiveSchema = z
-  .string()
-  .refine((value) => S3_MAR.test(value) || PVC_MAR.test(value), {
-    message: 'must be s3://<bucket>/<key>.mar or pvc://<claim>/<path>.mar',
-  });
+export const archiveSchema = z.string().superRefine((uri, ctx) => {
+  const problem = modelArchiveProblem(uri);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** A label key: a name of at most 63 characters, with an optional DNS subdomain prefix and "/". */
+const labelKey = (message: string) => z.string().refine(isLabelKey, { message });
 
 const dnsLabel = z
   .string()
@@ -44,7 +52,13 @@ const quantity = z
 
 // zod runs refinements even after the pattern failed, so each refinement guards itself.
 const isQuantity = (value: unknown): value is string => typeof value === 'string' && QUANTITY_PATTERN.test(value);
-const positiveQuantity = quantity.refine((value) => !isQuantity(value) || parseQuantity(value) > 0, { message: 'must be greater than zero' });
+const positiveQuantity = (unitsPerValue: number, unit: string) => quantity
+  .refine((value) => !isQuantity(value) || parseQuantity(value) > 0, { message: 'must be greater than zero' })
+  .refine((value) => !isQuantity(value) || parseQuantity(value) * unitsPerValue <= MAX_QUANTITY_UNITS, { message: `is more than Kubernetes can count: it counts ${unit} in 64-bit integers` });
+/** CPU, counted in millicores. */
+const cpuQuantity = positiveQuantity(1000, 'millicores');
+/** Memory and storage, counted in bytes. */
+const byteQuantity = positiveQuantity(1, 'bytes');
 
 const imageSchema = z
   .strictObject({
@@ -72,6 +86,14 @@ const contextPath = z.string().regex(/^(?!\/)(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9._
   message: 'must be a relative path inside the fleet file\'s folder (the images\' build context), such as "handlers/intent_classifier/requirements.txt"',
 });
 
+/** URLs go into annotations and arguments: a longer one is a mistake. */
+const MAX_URL_LENGTH = 2048;
+const URL_TOO_LONG = `must be at most ${MAX_URL_LENGTH} characters`;
+// A URL parser takes "HTTP://x" and "http://x/a b"; what reads the URL later (the constructs,
+// Prometheus clients, ingress-nginx) takes it as written.
+const WRITTEN_URL = /^https?:\/\/\S+$/;
+const URL_AS_WRITTEN = 'must start with "http://" or "https://" in lowercase and hold no spaces';
+
 const cidr = z.string().superRefine((value, ctx) => {
   const problem = cidrProblem(value);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
@@ -96,6 +118,7 @@ const modelSchema = z.strictObject({
   handler: z
     .string()
     .min(1)
+    .max(MAX_HANDLER_LENGTH, { message: `must be at most ${MAX_HANDLER_LENGTH} characters: a built-in handler name or a handler file path, which is recorded in a pod annotation` })
     .regex(/^[A-Za-z0-9_./-]+$/, { message: 'must be a built-in handler name (e.g. "text_classifier") or a handler file path' }),
   batchSize: z.int().min(1).max(1024).default(8),
   maxBatchDelayMs: z.int().min(1).max(60_000).default(100),
@@ -110,7 +133,7 @@ const modelSchema = z.strictObject({
   /** Opt-in: TorchServe pip-installs the archive's requirements when the model loads. */
   installAtLoad: z
     .strictObject({
-      indexUrl: z.url({ protocol: /^https$/, message: 'must be the https URL of a package index, such as "https://pypi.internal.example.com/simple"' })
+      indexUrl: z.url({ protocol: /^https$/, message: 'must be the https URL of a package index, such as "https://pypi.internal.example.com/simple"' }).max(MAX_URL_LENGTH, { message: URL_TOO_LONG }).regex(WRITTEN_URL, { message: URL_AS_WRITTEN })
         .refine((url) => !/^https:\/\/[^/]*@/.test(url), { message: 'must not carry credentials; the fleet file is committed. Use an index that the pods may read without them' }),
       indexCidrs: z.array(cidr).min(1, { message: 'must list the address ranges of the index, which the network policy opens on the URL\'s port' }),
     })
@@ -119,18 +142,21 @@ const modelSchema = z.strictObject({
 
 const tolerationSchema = z
   .strictObject({
-    key: z.string().regex(LABEL_KEY_PATTERN, { message: 'must be a label key such as "nvidia.com/gpu"' }).optional(),
+    key: labelKey('must be a label key such as "nvidia.com/gpu"').optional(),
     operator: z.enum(['Exists', 'Equal']).default('Equal'),
     value: z.string().regex(LABEL_VALUE_PATTERN, { message: 'must be a label value' }).optional(),
     effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
     tolerationSeconds: z.int().min(0).optional(),
   })
-  .refine((t) => !(t.operator === 'Exists' && t.value !== undefined), { message: 'operator Exists takes no value', path: ['value'] });
+  .refine((t) => !(t.operator === 'Exists' && t.value !== undefined), { message: 'operator Exists takes no value', path: ['value'] })
+  // The API server's rules for tolerations (ValidateTolerations).
+  .refine((t) => t.key !== undefined || t.operator === 'Exists', { message: 'is required with operator Equal; to tolerate every taint, set operator: Exists without a key', path: ['key'] })
+  .refine((t) => t.tolerationSeconds === undefined || t.effect === 'NoExecute', { message: 'applies only to effect NoExecute (how long a pod stays on a node tainted NoExecute)', path: ['tolerationSeconds'] });
 
 const placementSchema = z.strictObject({
   nodeSelector: z
     .record(
-      z.string().regex(LABEL_KEY_PATTERN, { message: 'must be a label key such as "nvidia.com/gpu.present"' }),
+      labelKey('must be a label key such as "nvidia.com/gpu.present"'),
       z.string().regex(LABEL_VALUE_PATTERN, { message: 'must be a label value (quote "true")' }),
     )
     .default({}),
@@ -140,18 +166,26 @@ const placementSchema = z.strictObject({
 
 const resourcesSchema = z
   .strictObject({
-    cpu: positiveQuantity,
-    memory: positiveQuantity,
+    cpu: cpuQuantity,
+    memory: byteQuantity,
     gpu: z.int().min(0).max(16).default(1),
-    ephemeralStorage: positiveQuantity.default('20Gi'),
-    jvmHeap: positiveQuantity.optional(),
+    ephemeralStorage: byteQuantity.default('20Gi'),
+    jvmHeap: byteQuantity.optional(),
   })
   .refine((r) => !isQuantity(r.jvmHeap) || !isQuantity(r.memory) || parseQuantity(r.jvmHeap) < parseQuantity(r.memory), {
     message: 'must be below resources.memory, which also has to hold the Python workers',
     path: ['jvmHeap'],
+  })
+  .superRefine((r, ctx) => {
+    if (!isQuantity(r.memory) || (r.jvmHeap !== undefined && !isQuantity(r.jvmHeap))) return;
+    const heap = jvmHeapBytesFor(parseQuantity(r.memory), r.jvmHeap === undefined ? undefined : parseQuantity(r.jvmHeap));
+    if (toMebibytes(heap) >= MIN_JVM_HEAP_MEBIBYTES) return;
+    ctx.addIssue(r.jvmHeap === undefined
+      ? { code: 'custom', path: ['memory'], input: r.memory, message: `must be at least ${MIN_JVM_HEAP_MEBIBYTES * 4}Mi: TorchServe's JVM takes a quarter of it, and needs ${MIN_JVM_HEAP_MEBIBYTES}Mi; or set jvmHeap` }
+      : { code: 'custom', path: ['jvmHeap'], input: r.jvmHeap, message: `must be at least ${MIN_JVM_HEAP_MEBIBYTES}Mi, which TorchServe's JVM needs` });
   });
 
-const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/;
+const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$/;
 const hostname = z.string().regex(HOSTNAME, { message: 'must be a DNS name such as "api.example.com"' });
 
 const gatewaySchema = z
@@ -167,12 +201,13 @@ const gatewaySchema = z
     management: z
       .strictObject({
         host: hostname,
-        allowFrom: z.array(cidr).min(1, { message: 'must list at least one CIDR; the management API is never open to everyone' }),
+        // Also an ingress-nginx annotation; all of an object's annotations share 256 KiB.
+        allowFrom: z.array(cidr).min(1, { message: 'must list at least one CIDR; the management API is never open to everyone' }).max(256),
       })
       .optional(),
     jwt: z
       .strictObject({
-        authUrl: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL of a verifier that answers 2xx for a valid token' }).optional(),
+        authUrl: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL of a verifier that answers 2xx for a valid token' }).max(MAX_URL_LENGTH, { message: URL_TOO_LONG }).regex(WRITTEN_URL, { message: URL_AS_WRITTEN }).optional(),
         credentialSecrets: z.array(dnsLabel).min(1).optional(),
       })
       .optional(),
@@ -265,9 +300,17 @@ const strategySchema = z.strictObject({
     .default({ maxErrorRate: 0.05, maxP95LatencyMs: 500, intervalSeconds: 60, count: 3, failureLimit: 1 }),
 });
 
-const CRON = /^[0-9A-Za-z*,/-]+( [0-9A-Za-z*,/-]+){4}$/;
+/** A cron schedule as Kubernetes and KEDA parse it (see lib/private/cron.ts). */
+const cronSchedule = (options: { descriptors?: boolean } = {}) => z.string().superRefine((schedule, ctx) => {
+  const problem = cronScheduleProblem(schedule, options);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+const timeZone = z.string().superRefine((zone, ctx) => {
+  const problem = timeZoneProblem(zone);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 const labelMap = z.record(
-  z.string().regex(LABEL_KEY_PATTERN, { message: 'must be a label key such as "release"' }),
+  labelKey('must be a label key such as "release"'),
   z.string().regex(LABEL_VALUE_PATTERN, { message: 'must be a label value (quote "1" and "true")' }),
 );
 const scalingRulesSchema = (stabilizationSeconds: number, pods: number, periodSeconds: number) => z
@@ -288,14 +331,14 @@ const autoscalingSchema = z.strictObject({
   scaleUp: scalingRulesSchema(60, 2, 180),
   scaleDown: scalingRulesSchema(600, 1, 300),
   peakHours: z.strictObject({
-    timezone: z.string().min(1, { message: 'must be an IANA time zone such as "Europe/Berlin"' }),
-    start: z.string().regex(CRON, { message: 'must be a five-field cron expression such as "0 7 * * 1-5"' }),
-    end: z.string().regex(CRON, { message: 'must be a five-field cron expression such as "0 20 * * 1-5"' }),
+    timezone: timeZone,
+    start: cronSchedule(),
+    end: cronSchedule(),
     minReplicas: z.int().min(1).max(1000),
-  }).optional(),
+  }).refine((peak) => peak.start.trim() !== peak.end.trim(), { message: 'must differ from start: KEDA refuses a window that ends when it starts', path: ['end'] }).optional(),
 });
 const monitoringSchema = z.strictObject({
-  runbookBaseUrl: z.url({ protocol: /^https?$/, message: 'must be the http(s) URL of the README, e.g. "https://github.com/acme/model-serving"' })
+  runbookBaseUrl: z.url({ protocol: /^https?$/, message: 'must be the http(s) URL of the README, e.g. "https://github.com/acme/model-serving"' }).max(MAX_URL_LENGTH, { message: URL_TOO_LONG }).regex(WRITTEN_URL, { message: URL_AS_WRITTEN })
     .refine((url) => !url.includes('#'), { message: 'must not have a "#" fragment; each alert adds its own anchor' }),
   prometheusSelectorLabels: labelMap.default({ release: 'kube-prometheus-stack' }),
   scrapeIntervalSeconds: z.int().min(5).max(60).default(30),
@@ -316,33 +359,25 @@ const monitoringSchema = z.strictObject({
     folder: z.string().min(1).max(255).optional(),
     datasource: z.string().min(1).default('Prometheus'),
     labels: labelMap.default({ grafana_dashboard: '1' }),
-    folderAnnotation: z.string().regex(LABEL_KEY_PATTERN).default('grafana_folder'),
+    folderAnnotation: labelKey('must be an annotation key such as "grafana_folder"').default('grafana_folder'),
   }).prefault({}),
 });
 
 const S3_PREFIX = new RegExp(`^s3://${S3_BUCKET}/([A-Za-z0-9!_.*'()-]+/)*$`);
 const s3Prefix = z.string().regex(S3_PREFIX, { message: 'must be an S3 prefix ending in "/", such as "s3://betterprompts-model-backups/model-store/"' });
-const isTimeZone = (timeZone: string): boolean => {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone });
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 const backupSchema = z.strictObject({
   destination: s3Prefix,
   source: s3Prefix.optional(),
   roleArn: z.string().regex(IAM_ROLE_ARN, { message: 'must be an IAM role ARN such as "arn:aws:iam::123456789012:role/model-backup"; the role reads the model store and writes the destination' }),
-  schedule: z.string().regex(/^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|[0-9A-Za-z*?/,-]+( [0-9A-Za-z*?/,-]+){4})$/, { message: 'must be a cron expression of five fields such as "17 3 * * *", or a macro such as "@daily"; the time zone goes in timeZone' }).default('17 3 * * *'),
-  timeZone: z.string().refine(isTimeZone, { message: 'must be an IANA time zone such as "Etc/UTC" or "Europe/Berlin"' }).default('Etc/UTC'),
+  schedule: cronSchedule({ descriptors: true }).default('17 3 * * *'),
+  timeZone: timeZone.default('Etc/UTC'),
   storageClass: z.enum(BackupStorageClass).default(BackupStorageClass.STANDARD_IA),
 });
 const redisSchema = z.strictObject({
-  cpu: positiveQuantity.default('500m'),
-  memory: positiveQuantity.refine((v) => !isQuantity(v) || parseQuantity(v) >= 64 * 2 ** 20, { message: 'must be at least 64Mi; Redis needs room beyond its maxmemory' }).default('1Gi'),
-  persistence: z.strictObject({ size: positiveQuantity, storageClassName: dnsLabel.optional() }).optional(),
+  cpu: cpuQuantity.default('500m'),
+  memory: byteQuantity.refine((v) => !isQuantity(v) || parseQuantity(v) >= 64 * 2 ** 20, { message: 'must be at least 64Mi; Redis needs room beyond its maxmemory' }).default('1Gi'),
+  persistence: z.strictObject({ size: byteQuantity, storageClassName: dnsLabel.optional() }).optional(),
   evictionPolicy: z.enum(RedisEvictionPolicy).default(RedisEvictionPolicy.ALLKEYS_LRU),
 });
 
@@ -359,7 +394,7 @@ const environmentSchema = z.strictObject({
     .default({}),
   grpc: z.boolean().default(false),
   prometheus: z.strictObject({
-    url: z.url({ protocol: /^https?$/, message: 'must be the http(s) URL of the environment\'s Prometheus, e.g. "http://prometheus-operated.monitoring.svc:9090"' }).optional(),
+    url: z.url({ protocol: /^https?$/, message: 'must be the http(s) URL of the environment\'s Prometheus, e.g. "http://prometheus-operated.monitoring.svc:9090"' }).max(MAX_URL_LENGTH, { message: URL_TOO_LONG }).regex(WRITTEN_URL, { message: URL_AS_WRITTEN }).optional(),
   }).optional(),
   gateway: gatewaySchema.optional(),
   network: networkSchema.default({ monitoringNamespaces: ['monitoring'], managementCidrs: [], objectStorageCidrs: ['0.0.0.0/0'] }),
@@ -369,16 +404,16 @@ const environmentSchema = z.strictObject({
   backup: backupSchema.optional(),
   redis: redisSchema.optional(),
   /** Versions pinned by `model-serving deploy`, per model; they must be promoted to the stage. */
-  versions: z.record(z.string(), z.string().regex(SEMVER, { message: 'must be a semantic version such as "1.0.0"' })).optional(),
+  versions: z.record(z.string(), versionSchema).optional(),
 });
 
 const argocdSchema = z.strictObject({
   repoURL: z.string().regex(/^(https?|ssh):\/\/\S+$|^git@\S+:\S+$/, { message: 'must be an https, ssh or git@ repository URL' }),
   targetRevision: z.string().min(1).default('main'),
-  path: z.string().regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, { message: 'must be the relative folder of the committed output, e.g. "dist"' }).default('dist'),
+  path: z.string().regex(/^(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, { message: 'must be the relative folder of the committed output inside the repository, e.g. "dist", without "." or ".." parts' }).default('dist'),
   project: dnsLabel.default('default'),
   namespace: dnsLabel.default('argocd'),
-  destinationServer: z.url().default('https://kubernetes.default.svc'),
+  destinationServer: z.url().max(MAX_URL_LENGTH, { message: URL_TOO_LONG }).regex(WRITTEN_URL, { message: URL_AS_WRITTEN }).default('https://kubernetes.default.svc'),
   automatedSync: z.array(dnsLabel).default([]),
 });
 
@@ -424,6 +459,7 @@ export const fleetSchema = z
     argoRollouts: argoRolloutsSchema.optional(),
   })
   .superRefine((fleet, ctx) => {
+    checkApplicationNames(fleet, ctx);
     (fleet.argocd?.automatedSync ?? []).forEach((env, index) => {
       if (!(env in fleet.environments)) {
         ctx.addIssue({ code: 'custom', path: ['argocd', 'automatedSync', index], input: env, message: `is not an environment; the fleet defines: ${Object.keys(fleet.environments).join(', ')}` });
@@ -525,6 +561,11 @@ export const fleetSchema = z
       const scaling = env.autoscaling;
       if (scaling) {
         const at = (...key: (string | number)[]) => ['environments', name, 'autoscaling', ...key];
+        // The queue-wait target scales out before requests time out, so it must be below each model's response timeout.
+        const timedOut = fleet.models.find((m) => (m.version !== undefined || env.versions?.[m.name] !== undefined) && scaling.queueWaitTargetMs >= m.responseTimeoutSeconds * 1000);
+        if (timedOut) {
+          ctx.addIssue({ code: 'custom', path: at('queueWaitTargetMs'), input: scaling.queueWaitTargetMs, message: `must be below the response timeout of model ${timedOut.name} (models[].responseTimeoutSeconds: ${timedOut.responseTimeoutSeconds}s); a request that waits that long has failed already` });
+        }
         const floor = scaling.minReplicas ?? env.replicas;
         if (floor > scaling.maxReplicas) {
           ctx.addIssue({ code: 'custom', path: at(scaling.minReplicas === undefined ? 'maxReplicas' : 'minReplicas'), message: `minReplicas (${floor}${scaling.minReplicas === undefined ? ', from replicas' : ''}) must not exceed maxReplicas (${scaling.maxReplicas})` });
@@ -552,6 +593,28 @@ export const fleetSchema = z
       }
     }
   });
+
+/**
+ * With Argo CD, each environment's Application is named `<fleet>-<environment>`, which must fit
+ * a label value. When no environment's name fits beside the fleet's name, the fleet's name is the
+ * one problem; otherwise each environment whose name is too long is.
+ */
+function checkApplicationNames(fleet: Pick<FleetConfig, 'name' | 'environments' | 'argocd'>, ctx: z.RefinementCtx): void {
+  if (!fleet.argocd) return;
+  const environments = Object.keys(fleet.environments);
+  const tooLong = environments.filter((env) => applicationName(fleet.name, env).length > MAX_APPLICATION_NAME_LENGTH);
+  if (tooLong.length === 0) return;
+  const why = `Argo CD names each environment's Application "<name>-<environment>" and labels what it deploys with it, so it must be at most ${MAX_APPLICATION_NAME_LENGTH} characters`;
+  if (tooLong.length === environments.length && environments.length > 1) {
+    const room = MAX_APPLICATION_NAME_LENGTH - 1 - Math.min(...environments.map((env) => env.length));
+    ctx.addIssue({ code: 'custom', path: ['name'], input: fleet.name, message: `is too long for argocd: ${why}; with these environments the name may have at most ${room} characters` });
+    return;
+  }
+  for (const env of tooLong) {
+    const name = applicationName(fleet.name, env);
+    ctx.addIssue({ code: 'custom', path: ['environments', env], input: env, message: `is too long for argocd: the Application "${name.length > 40 ? `${name.slice(0, 37)}...` : name}" has ${name.length} characters; ${why}. Shorten the environment's name or the fleet's name` });
+  }
+}
 
 /** The servingImages entry a model runs when it names none. */
 export const DEFAULT_SERVING_IMAGE = 'default';

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
-import { Document, LineCounter, parseAllDocuments } from 'yaml';
-import { allowedKeysAt as schemaKeysAt, describeValue as describe, formatFieldPath as formatPath, locateInYaml as locate, valueAt } from '../private/yaml-problems';
+import type { Document, LineCounter } from 'yaml';
+import { decodeYamlBytes, readYamlDocument } from '../private/yaml-source';
+import { allowedKeysAt as schemaKeysAt, closestKey as closest, describeValue as describe, formatFieldPath as formatPath, locateInYaml as locate, oncePerMistake, valueAt } from '../private/yaml-problems';
 import type { core } from 'zod';
 import { type FleetConfig, MOVED_KEYS, fleetSchema } from './fleet-schema';
 
@@ -65,7 +66,15 @@ export function loadFleetSource(file: string): FleetSource {
   if (stat.size > MAX_FLEET_FILE_BYTES) {
     throw new FleetConfigError(file, [{ path: '', message: `is ${stat.size} bytes; a fleet file may be at most ${MAX_FLEET_FILE_BYTES} bytes (1 MiB)` }]);
   }
-  return parseFleetSource(fs.readFileSync(file, 'utf-8'), file);
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (error) {
+    throw new FleetConfigError(file, [{ path: '', message: `cannot be read: ${(error as Error).message}` }]);
+  }
+  const decoded = decodeYamlBytes(bytes, 'fleet file');
+  if (decoded.problem) throw new FleetConfigError(file, [decoded.problem]);
+  return parseFleetSource(decoded.text, file);
 }
 
 /** Parses and validates fleet YAML text. `file` only labels the error messages. */
@@ -75,38 +84,21 @@ export function parseFleet(text: string, file = '<fleet>'): FleetConfig {
 
 /** {@link parseFleet}, keeping the text and the field locations for later checks. */
 export function parseFleetSource(text: string, file = '<fleet>'): FleetSource {
-  const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-  const documents = Array.isArray(docs) ? docs : [];
-  const yamlProblems: FleetProblem[] = [];
-  for (const doc of documents) {
-    for (const error of doc.errors) {
-      const pos = lineCounter.linePos(error.pos[0]);
-      yamlProblems.push({ path: '', line: pos.line, column: pos.col, message: `not valid YAML: ${error.message.split('\n')[0]}` });
-    }
-  }
-  if (yamlProblems.length > 0) throw new FleetConfigError(file, yamlProblems);
-  const nonEmpty = documents.filter((doc) => doc.contents !== null);
-  if (nonEmpty.length === 0) {
-    throw new FleetConfigError(file, [{ path: '', message: 'is empty; a fleet file needs at least name, image, models and environments (see serving.yaml)' }]);
-  }
-  if (nonEmpty.length > 1) {
-    throw new FleetConfigError(file, [{ path: '', message: `holds ${nonEmpty.length} YAML documents; a fleet file is exactly one document` }]);
-  }
-  const doc = nonEmpty[0];
-  const input: unknown = doc.toJS({ maxAliasCount: 100 });
+  const read = readYamlDocument(text, { kind: 'fleet file', empty: 'is empty; a fleet file needs at least name, image, models and environments (see serving.yaml)' });
+  if (read.problems) throw new FleetConfigError(file, read.problems);
+  const { doc, lineCounter, value: input } = read.source;
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw new FleetConfigError(file, [{ path: '', line: 1, column: 1, message: `must be a YAML mapping with name, image, models and environments; got ${describe(input)}` }]);
   }
   const result = fleetSchema.safeParse(input, { reportInput: true });
   if (result.success) return { file, text, config: result.data, locate: (path) => locate(doc, lineCounter, path) };
-  const problems = result.error.issues.flatMap((issue) => toProblems(issue, doc, lineCounter, input));
+  const problems = oncePerMistake(result.error.issues.flatMap((issue) => toProblems(issue, doc, lineCounter, input)));
   // Reported in file order, so the list reads top to bottom like the file.
   problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
   throw new FleetConfigError(file, problems);
 }
 
-function toProblems(issue: core.$ZodIssue, doc: Document, lineCounter: LineCounter, root: unknown): FleetProblem[] {
+function toProblems(issue: core.$ZodIssue, doc: Document, lineCounter: LineCounter, root: unknown): (FleetProblem & { meant?: string })[] {
   const path = issue.path as (string | number)[];
   if (issue.code === 'unrecognized_keys') {
     const allowed = schemaKeysAt(fleetSchema, path);
@@ -125,6 +117,7 @@ function toProblems(issue: core.$ZodIssue, doc: Document, lineCounter: LineCount
         path: formatPath([...path, key]),
         ...locate(doc, lineCounter, path, key),
         message: `unknown key; ${hint}allowed keys here: ${allowed.join(', ')}`,
+        ...(suggestion ? { meant: formatPath([...path, suggestion]) } : {}),
       };
     });
   }
@@ -133,7 +126,11 @@ function toProblems(issue: core.$ZodIssue, doc: Document, lineCounter: LineCount
   return [{ path: formatPath(path), ...locate(doc, lineCounter, path), message: describeIssue(issue, valueAt(root, path)) }];
 }
 
-function describeIssue(issue: core.$ZodIssue, input: unknown): string {
+function describeIssue(issue: core.$ZodIssue, value: unknown): string {
+  // A rule about a name (an environment's, say) gives the name as its input; the value at its
+  // path is the whole entry.
+  const named = issue.code === 'custom' && typeof issue.input === 'string' && value !== null && typeof value === 'object';
+  const input = named ? issue.input : value;
   const got = `got ${describe(input)}`;
   if (input === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_union')) return 'is required';
   switch (issue.code) {
@@ -144,7 +141,8 @@ function describeIssue(issue: core.$ZodIssue, input: unknown): string {
       if (issue.origin === 'array') return `${got}; ${issue.message.replace(/^Too small: /, '')}`;
       return `${got}; must be ${issue.inclusive ? '>=' : '>'} ${issue.minimum}`;
     case 'too_big':
-      if (issue.origin === 'string') return `${got}; must be at most ${issue.maximum} characters`;
+      // A bound with its own message says why; zod's default message only restates it.
+      if (issue.origin === 'string') return `${got}; ${issue.message.startsWith('Too big') ? `must be at most ${issue.maximum} characters` : issue.message}`;
       return `${got}; must be ${issue.inclusive ? '<=' : '<'} ${issue.maximum}`;
     case 'invalid_value':
       return `${got}; expected one of: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
@@ -159,32 +157,4 @@ function describeIssue(issue: core.$ZodIssue, input: unknown): string {
     default:
       return input === undefined ? issue.message : `${got}; ${issue.message}`;
   }
-}
-
-/** The allowed key nearest to a typo, if it is near enough to be the likely intent. */
-function closest(key: string, allowed: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of allowed) {
-    const d = editDistance(key.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length];
 }

@@ -3,9 +3,20 @@ import { Application } from '../../imports/application-argoproj.io';
 import { isDnsLabel } from '../private/names';
 import { ValidationError } from '../core/validation-error';
 
+/**
+ * The longest Application name: Argo CD labels every object it deploys with the Application's
+ * name (app.kubernetes.io/instance, its default tracking label), and a label value holds 63.
+ */
+export const MAX_APPLICATION_NAME_LENGTH = 63;
+
+/** The Application of one environment of a fleet: `<fleet>-<environment>`. */
+export function applicationName(fleetName: string, environment: string): string {
+  return `${fleetName}-${environment}`;
+}
+
 /** Properties of an {@link ArgoCdApplication}. */
 export interface ArgoCdApplicationProps {
-  /** The Application's name, e.g. "<fleet>-<environment>". */
+  /** The Application's name, e.g. "<fleet>-<environment>"; a DNS-1123 label of at most {@link MAX_APPLICATION_NAME_LENGTH} characters. */
   readonly name: string;
   /** The Git repository holding the committed output. */
   readonly repoURL: string;
@@ -43,7 +54,7 @@ export class ArgoCdApplication extends Construct {
     const fail = (message: string): never => {
       throw new ValidationError('ArgoCdApplication.InvalidProps', message, this);
     };
-    if (!isDnsLabel(props.name)) fail(`'name' ("${props.name}") must be a DNS-1123 label`);
+    if (!isDnsLabel(props.name)) fail(`'name' ("${props.name}") must be a DNS-1123 label of at most ${MAX_APPLICATION_NAME_LENGTH} characters: Argo CD labels what it deploys with it`);
     if (!/^(https?|ssh):\/\/\S+$|^git@\S+:\S+$/.test(props.repoURL)) fail(`'repoURL' ("${props.repoURL}") must be an https, ssh or git@ repository URL`);
     if (props.path.startsWith('/') || props.path.split('/').includes('..')) fail(`'path' ("${props.path}") must be a relative folder inside the repository`);
     for (const [prop, namespace] of [['destinationNamespace', props.destinationNamespace], ['namespace', props.namespace]] as const) {

@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
 import { isDnsLabel } from '../private/names';
 import { ValidationError } from '../core/validation-error';
+import { integerDigits } from '../private/quantity';
 
 /** What the namespace's workloads may use at most, summed over all pods. */
 export interface NamespaceBudget {
@@ -56,7 +57,7 @@ export class NamespaceGuardrails extends Construct {
       spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
     });
 
-    const mebibytes = (bytes: number) => k8s.Quantity.fromString(`${Math.ceil(bytes / 2 ** 20)}Mi`);
+    const mebibytes = (bytes: number) => k8s.Quantity.fromString(`${integerDigits(bytes / 2 ** 20)}Mi`);
     const hard: Record<string, k8s.Quantity> = {
       'pods': k8s.Quantity.fromNumber(budget.pods),
       'requests.cpu': k8s.Quantity.fromString(formatCores(budget.cpu)),
@@ -88,5 +89,5 @@ export class NamespaceGuardrails extends Construct {
 /** Whole cores where possible, millicores otherwise: "12", "12500m". */
 function formatCores(cores: number): string {
   const milli = Math.ceil(cores * 1000);
-  return milli % 1000 === 0 ? String(milli / 1000) : `${milli}m`;
+  return milli % 1000 === 0 ? integerDigits(milli / 1000) : `${integerDigits(milli)}m`;
 }

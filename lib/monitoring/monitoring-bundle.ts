@@ -5,7 +5,7 @@ import { PrometheusRule, PrometheusRuleSpecGroupsRulesExpr } from '../../imports
 import { ServiceMonitor, ServiceMonitorSpecEndpointsScheme } from '../../imports/servicemonitor-monitoring.coreos.com';
 import type { GatewayRoute } from '../gateway';
 import { LABEL_COMPONENT, LABEL_INSTANCE, LABEL_NAME } from '../private/labels';
-import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN } from '../private/names';
+import { LABEL_VALUE_PATTERN, isLabelKey } from '../private/names';
 import { ValidationError } from '../core/validation-error';
 import { type ITorchServeWorkload, WorkloadKind } from '../torchserve';
 import { renderAlertRules, type AlertRule } from './alert-rules';
@@ -148,7 +148,7 @@ export class MonitoringBundle extends Construct implements ReplicaSetScrape {
     const folderAnnotation = props.dashboardFolderAnnotation ?? 'grafana_folder';
     for (const [prop, labels] of [['prometheusSelectorLabels', selectorLabels], ['dashboardLabels', dashboardLabels], ['dashboardFolderAnnotation', { [folderAnnotation]: '' }]] as const) {
       for (const [key, value] of Object.entries(labels)) {
-        if (!LABEL_KEY_PATTERN.test(key) || !LABEL_VALUE_PATTERN.test(value)) fail('InvalidLabel', `'${prop}' has an invalid label "${key}: ${value}"`);
+        if (!isLabelKey(key) || !LABEL_VALUE_PATTERN.test(value)) fail('InvalidLabel', `'${prop}' has an invalid label "${key}: ${value}"`);
       }
     }
 

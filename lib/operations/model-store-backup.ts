@@ -3,7 +3,9 @@ import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
 import { cidrProblem } from '../private/cidr';
 import { LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME, LABEL_PART_OF, MANAGED_BY } from '../private/labels';
+import { cronScheduleProblem } from '../private/cron';
 import { isDnsLabel } from '../private/names';
+import { timeZoneProblem } from '../private/time-zone';
 import { QUANTITY_PATTERN, parseQuantity } from '../private/quantity';
 import { ValidationError } from '../core/validation-error';
 import { dnsEgressRule, objectStorageEgressRule, restrictedContainerSecurity, restrictedPodSecurity } from '../private/pod-hardening';
@@ -90,7 +92,6 @@ const HOME = '/tmp';
 export const BACKUP_COMPLETE_MARKER = '_SUCCESS';
 const S3_PREFIX = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/([A-Za-z0-9!_.*'()-]+\/)*$/;
 const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
-const CRON_FIELD = /^[0-9A-Za-z*?/,-]+$/;
 
 /**
  * The model store of a set of archives: the bucket they share, as `s3://<bucket>/`. Returns
@@ -265,16 +266,11 @@ export class ModelStoreBackup extends Construct {
       fail('InvalidRoleArn', `'iamRoleArn' ("${props.iamRoleArn}") must be an IAM role ARN such as "arn:aws:iam::123456789012:role/model-backup"`);
     }
     const schedule = props.schedule ?? '17 3 * * *';
-    const fields = schedule.trim().split(/\s+/);
-    if (!(/^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$/.test(schedule) || (fields.length === 5 && fields.every((f) => CRON_FIELD.test(f))))) {
-      fail('InvalidSchedule', `'schedule' ("${schedule}") must be a cron expression of five fields, such as "17 3 * * *", or a macro such as "@daily"; set the time zone with 'timeZone'`);
-    }
+    const scheduleProblem = cronScheduleProblem(schedule, { descriptors: true });
+    if (scheduleProblem) fail('InvalidSchedule', `'schedule' ("${schedule}") ${scheduleProblem}`);
     const timeZone = props.timeZone ?? 'Etc/UTC';
-    try {
-      new Intl.DateTimeFormat('en-US', { timeZone });
-    } catch {
-      fail('InvalidTimeZone', `'timeZone' ("${timeZone}") must be an IANA time zone such as "Etc/UTC" or "Europe/Berlin"`);
-    }
+    const zoneProblem = timeZoneProblem(timeZone);
+    if (zoneProblem) fail('InvalidTimeZone', `'timeZone' ("${timeZone}") ${zoneProblem}`);
     const image = props.image ?? 'amazon/aws-cli:2.22.35';
     const tag = /:([^:/]+)$/.exec(image)?.[1];
     if (!tag || tag === 'latest') {

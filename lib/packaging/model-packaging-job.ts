@@ -6,11 +6,12 @@ import { cidrProblem } from '../private/cidr';
 import {
   ANNOTATION_PREFIX, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME, LABEL_PART_OF, LABEL_VERSION, MANAGED_BY,
 } from '../private/labels';
-import { LABEL_VALUE_PATTERN, isDnsLabel, toResourceName } from '../private/names';
+import { isDnsLabel, toResourceName } from '../private/names';
 import { QUANTITY_PATTERN, parseQuantity } from '../private/quantity';
 import { unpinnedImageProblem } from '../private/image-ref';
 import { ValidationError } from '../core/validation-error';
-import { archivePathProblem, modelNameProblem, versionProblem } from '../registry';
+import { archivePathProblem, modelNameProblem } from '../registry';
+import { modelVersionLabel, modelVersionProblem } from '../torchserve/model-version';
 import { dnsEgressRule, objectStorageEgressRule, restrictedPodSecurity } from '../private/pod-hardening';
 
 /**
@@ -182,8 +183,8 @@ export class ModelPackagingJob extends Construct {
       [LABEL_NAME]: 'model-packaging',
       [LABEL_INSTANCE]: p.name,
       [LABEL_COMPONENT]: 'packaging',
-      // Build metadata ("+build.1") is not a valid label value; the annotation keeps the version.
-      ...(LABEL_VALUE_PATTERN.test(p.modelVersion) ? { [LABEL_VERSION]: p.modelVersion } : {}),
+      // As on the serving workload: build metadata's "+" as "_"; the annotation keeps the version as written.
+      [LABEL_VERSION]: modelVersionLabel(p.modelVersion),
       ...(p.partOf ? { [LABEL_PART_OF]: p.partOf } : {}),
       [LABEL_MANAGED_BY]: MANAGED_BY,
     };
@@ -355,7 +356,7 @@ export class ModelPackagingJob extends Construct {
     };
     const nameProblem = modelNameProblem(props.modelName);
     if (nameProblem) fail('InvalidModelName', `'modelName' ("${props.modelName}") ${nameProblem}`);
-    const versionIssue = versionProblem(props.modelVersion);
+    const versionIssue = modelVersionProblem(props.modelVersion);
     if (versionIssue) fail('InvalidModelVersion', `'modelVersion' ("${props.modelVersion}") ${versionIssue}`);
     const source = S3_PREFIX.exec(props.trainedModelUri);
     if (!source) fail('InvalidTrainedModelUri', `'trainedModelUri' ("${props.trainedModelUri}") must be an S3 prefix such as "s3://ml-training/intent_classifier/run-42/"`);

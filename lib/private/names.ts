@@ -7,6 +7,13 @@ export const LABEL_KEY_PATTERN = /^(([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([
 /** A label value: empty, or at most 63 alphanumerics with "-", "_" and "." inside. */
 export const LABEL_VALUE_PATTERN = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
 
+/** Whether `key` is a label or annotation key: its prefix a DNS subdomain of at most 253 characters. */
+export function isLabelKey(key: string): boolean {
+  if (!LABEL_KEY_PATTERN.test(key)) return false;
+  const slash = key.indexOf('/');
+  return slash === -1 || (slash <= 253 && key.slice(0, slash).split('.').every((label) => label.length <= 63));
+}
+
 export function isDnsLabel(value: string): boolean {
   return value.length <= 63 && DNS_LABEL_PATTERN.test(value);
 }

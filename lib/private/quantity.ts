@@ -26,7 +26,8 @@ export function parseQuantity(quantity: string): number {
   }
   const suffix = match[3] ?? '';
   const number = Number(match[1]);
-  if (/^[eE]/.test(suffix)) {
+  // An exponent ("2e3"), not the suffixes "E" (10^18) and "Ei" (2^60), which also start with "E".
+  if (/^[eE][+-]?[0-9]+$/.test(suffix)) {
     return number * 10 ** Number(suffix.slice(1));
   }
   return number * SUFFIX_FACTORS[suffix];
@@ -35,4 +36,13 @@ export function parseQuantity(quantity: string): number {
 /** Whole mebibytes, the unit the JVM's -Xmx takes without rounding surprises. */
 export function toMebibytes(bytes: number): number {
   return Math.floor(bytes / 2 ** 20);
+}
+
+/** Kubernetes counts resources in 64-bit integers of their smallest unit (bytes, millicores). */
+export const MAX_QUANTITY_UNITS = 2 ** 63 - 1;
+
+/** A whole number as a quantity's digits, never in exponent notation ("1e+21" is no quantity). */
+export function integerDigits(value: number): string {
+  const whole = Math.ceil(value);
+  return Number.isSafeInteger(whole) ? String(whole) : BigInt(whole).toString();
 }

@@ -1,4 +1,4 @@
-import { type Document, type LineCounter, type Node, isMap, isPair, isScalar } from 'yaml';
+import { type Document, type LineCounter, type Node, isMap, isPair, isScalar, isSeq } from 'yaml';
 import type { core } from 'zod';
 
 // Shared by the fleet file and registry loaders: both report each problem with its field path,
@@ -20,6 +20,8 @@ export function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
+  // As YAML writes them: JSON would say null.
+  if (typeof value === 'number' && !Number.isFinite(value)) return Number.isNaN(value) ? '.nan' : value > 0 ? '.inf' : '-.inf';
   const text = JSON.stringify(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
@@ -40,6 +42,12 @@ export function locateInYaml(doc: Document, lineCounter: LineCounter, where: rea
     if (key !== undefined && depth === where.length && isMap(node)) {
       const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === key);
       if (pair && isScalar(pair.key)) offset = pair.key.range?.[0];
+    } else if (depth > 0 && (isMap(node) || isSeq(node)) && !node.flow) {
+      // A block mapping or list starts on the line below its key: point at the key.
+      const parent = doc.getIn(where.slice(0, depth - 1) as unknown[], true);
+      const last = where[depth - 1];
+      const pair = isMap(parent) ? parent.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(last)) : undefined;
+      if (pair && isScalar(pair.key) && pair.key.range) offset = pair.key.range[0];
     }
     if (offset === undefined) continue;
     const pos = lineCounter.linePos(offset);
@@ -71,4 +79,43 @@ export function allowedKeysAt(schema: core.$ZodType, where: readonly PropertyKey
   if (!current) return [];
   const def = unwrap(current)._zod.def as unknown as { type: string; shape?: Record<string, unknown> };
   return def.type === 'object' && def.shape ? Object.keys(def.shape) : [];
+}
+
+/**
+ * A misspelt key is one mistake, though the schema sees two: an unknown key and a missing one.
+ * When an unknown key's suggestion is the key reported missing, only the typo is reported.
+ */
+export function oncePerMistake<P extends { path: string; message: string; meant?: string }>(problems: P[]): Omit<P, 'meant'>[] {
+  const meant = new Map(problems.filter((p) => p.meant !== undefined).map((p) => [p.meant as string, p]));
+  return problems
+    .filter((p) => !(p.message === 'is required' && meant.has(p.path)))
+    .map(({ meant: suggestion, ...p }) => (suggestion !== undefined && problems.some((q) => q.path === suggestion && q.message === 'is required') ? { ...p, message: p.message.replace('"? ', '", which is required? ') } : p));
+}
+
+/** The allowed key nearest to a typo, if it is near enough to be the likely intent. */
+export function closestKey(key: string, allowed: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of allowed) {
+    const d = editDistance(key.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length];
 }

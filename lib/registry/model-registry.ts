@@ -2,12 +2,13 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type Document, LineCounter, parseAllDocuments, stringify } from 'yaml';
+import { type Document, type LineCounter, stringify } from 'yaml';
+import { decodeYamlBytes, readYamlDocument } from '../private/yaml-source';
 import { type core, z } from 'zod';
 import { archiveSchema, fleetSchema, versionSchema } from '../fleet/fleet-schema';
 import type { YamlLocator } from '../fleet/load-fleet';
 import { toResourceName } from '../private/names';
-import { allowedKeysAt as schemaKeysAt, describeValue as describe, formatFieldPath as formatPath, locateInYaml as locate, valueAt } from '../private/yaml-problems';
+import { allowedKeysAt as schemaKeysAt, closestKey, describeValue as describe, formatFieldPath as formatPath, locateInYaml as locate, oncePerMistake, valueAt } from '../private/yaml-problems';
 
 /**
  * The model registry: a committed YAML file that records every registered version of each model,
@@ -200,16 +201,23 @@ export interface RegistryProblem {
   readonly message: string;
 }
 
+/** The options of a registry change that a rule refuses. */
+export type RegistryOption = 'model' | 'version' | 'path' | 'reason';
+
 /** A registry rule was broken, or a registry file cannot be used. Nothing was changed. */
 export class RegistryError extends Error {
   /** Every problem found in the file, when the file itself is the problem. */
   public readonly problems: readonly RegistryProblem[];
 
-  /** A broken rule, e.g. promoting a version that was never registered. */
-  constructor(message: string, problems: readonly RegistryProblem[] = []) {
+  /** The registry field a broken rule is about, so that a command can name its line. */
+  public readonly at?: readonly (string | number)[];
+
+  /** A broken rule, e.g. promoting a version that was never registered; `at` is the field it is about. */
+  constructor(message: string, problems: readonly RegistryProblem[] = [], at?: readonly (string | number)[]) {
     super(message);
     this.name = 'RegistryError';
     this.problems = problems;
+    this.at = at;
   }
 
   /** A registry file that does not parse or does not validate. */
@@ -219,6 +227,16 @@ export class RegistryError extends Error {
     return new RegistryError(`${file} is not a valid model registry (${count}):\n${lines.join('\n')}`, problems);
   }
 }
+
+/** A value of a registry change breaks its rule; `option` says which, so a command can name its own flag. */
+export class RegistryOptionError extends RegistryError {
+  constructor(public readonly option: RegistryOption, public readonly value: string, public readonly problem: string) {
+    super(`${OPTION_LABELS[option]} ${JSON.stringify(value)}: ${problem}`);
+    this.name = 'RegistryOptionError';
+  }
+}
+
+const OPTION_LABELS: Record<RegistryOption, string> = { model: 'model name', version: 'version', path: 'archive path', reason: 'reason' };
 
 // ---- reading and writing ----
 
@@ -250,8 +268,15 @@ export function readRegistryFile(file: string): RegistryFile {
   if (stat.size > MAX_REGISTRY_FILE_BYTES) {
     throw RegistryError.invalidFile(file, [{ path: '', message: `is ${stat.size} bytes; a registry may be at most ${MAX_REGISTRY_FILE_BYTES} bytes` }]);
   }
-  const text = fs.readFileSync(file, 'utf-8');
-  return { file, text, ...parseRegistrySource(text, file) };
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (error) {
+    throw RegistryError.invalidFile(file, [{ path: '', message: `cannot be read: ${(error as Error).message}` }]);
+  }
+  const decoded = decodeYamlBytes(bytes, 'registry');
+  if (decoded.problem) throw RegistryError.invalidFile(file, [decoded.problem]);
+  return { file, text: decoded.text, ...parseRegistrySource(decoded.text, file) };
 }
 
 /** Reads and validates a registry file; see {@link readRegistryFile}. */
@@ -266,29 +291,15 @@ export function parseRegistry(text: string, file = '<registry>'): ModelRegistry 
 
 /** {@link parseRegistry}, keeping the field locations for messages. */
 export function parseRegistrySource(text: string, file = '<registry>'): { registry: ModelRegistry; locate: YamlLocator } {
-  const lineCounter = new LineCounter();
-  const documents = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-  const docs = Array.isArray(documents) ? documents : [];
-  const yamlProblems: RegistryProblem[] = docs.flatMap((doc) => doc.errors.map((error) => {
-    const pos = lineCounter.linePos(error.pos[0]);
-    return { path: '', line: pos.line, column: pos.col, message: `not valid YAML: ${error.message.split('\n')[0]}` };
-  }));
-  if (yamlProblems.length > 0) throw RegistryError.invalidFile(file, yamlProblems);
-  const nonEmpty = docs.filter((doc) => doc.contents !== null);
-  if (nonEmpty.length !== 1) {
-    const message = nonEmpty.length === 0
-      ? 'is empty; a registry holds at least "models: {}" (restore it from git if it was truncated)'
-      : `holds ${nonEmpty.length} YAML documents; a registry is exactly one document`;
-    throw RegistryError.invalidFile(file, [{ path: '', message }]);
-  }
-  const doc = nonEmpty[0];
-  const input: unknown = doc.toJS({ maxAliasCount: 100 });
+  const read = readYamlDocument(text, { kind: 'registry', empty: 'is empty; a registry holds at least "models: {}" (restore it from git if it was truncated)' });
+  if (read.problems) throw RegistryError.invalidFile(file, read.problems);
+  const { doc, lineCounter, value: input } = read.source;
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw RegistryError.invalidFile(file, [{ path: '', line: 1, column: 1, message: `must be a YAML mapping with a "models" key; got ${describe(input)}` }]);
   }
   const result = registrySchema.safeParse(input);
   if (result.success) return { registry: result.data, locate: (where) => locate(doc, lineCounter, where) };
-  const problems = result.error.issues.flatMap((issue) => toProblems(issue, doc, lineCounter, input));
+  const problems = oncePerMistake(result.error.issues.flatMap((issue) => toProblems(issue, doc, lineCounter, input)));
   problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0) || a.path.localeCompare(b.path));
   throw RegistryError.invalidFile(file, problems);
 }
@@ -448,9 +459,9 @@ export interface RegistryChange {
  * deployed version must always mean the same bytes.
  */
 export function registerVersion(registry: ModelRegistry, options: RegisterVersionOptions): RegistryChange {
-  checkField('model name', options.model, modelNameSchema);
+  checkField('model', options.model, modelNameSchema);
   checkField('version', options.version, versionSchema);
-  checkField('archive path', options.path, archivePathSchema);
+  checkField('path', options.path, archivePathSchema);
   if (options.reason !== undefined) checkField('reason', options.reason, reasonSchema);
   const existing = registry.models[options.model];
   const known = existing?.versions[options.version];
@@ -460,12 +471,13 @@ export function registerVersion(registry: ModelRegistry, options: RegisterVersio
     }
     throw new RegistryError(
       `${options.model} ${options.version} is already registered at ${known.path}; a version's archive never changes, so register ${options.path} as a new version`,
+      [], ['models', options.model, 'versions', options.version],
     );
   }
   if (existing === undefined) {
     const clash = Object.keys(registry.models).find((name) => toResourceName(name) === toResourceName(options.model));
     if (clash !== undefined) {
-      throw new RegistryError(`model name "${options.model}" clashes with registered model "${clash}": "_" and "-" give the same Kubernetes name`);
+      throw new RegistryError(`model name "${options.model}" clashes with registered model "${clash}": "_" and "-" give the same Kubernetes name`, [], ['models', clash]);
     }
   }
   const next = structuredClone(registry);
@@ -487,7 +499,7 @@ export function registerVersion(registry: ModelRegistry, options: RegisterVersio
  * versions that were promoted to staging before, unless `force` is set.
  */
 export function promoteVersion(registry: ModelRegistry, options: PromoteVersionOptions): RegistryChange {
-  checkField('model name', options.model, modelNameSchema);
+  checkField('model', options.model, modelNameSchema);
   checkField('version', options.version, versionSchema);
   const stage = STAGE_ORDER.find((s) => s === options.stage);
   if (stage === undefined) {
@@ -500,12 +512,14 @@ export function promoteVersion(registry: ModelRegistry, options: PromoteVersionO
     const known = Object.keys(registry.models).sort();
     throw new RegistryError(
       `model "${options.model}" is not registered${known.length > 0 ? ` (registered models: ${known.join(', ')})` : ''}; register a version first: model-serving model register --name ${options.model} --version ${options.version} --path <.mar location>`,
+      [], ['models'],
     );
   }
   if (model.versions[options.version] === undefined) {
     const known = Object.keys(model.versions).sort(compareVersions);
     throw new RegistryError(
       `${options.model} ${options.version} is not registered (registered versions: ${known.join(', ')}); register it before promoting it`,
+      [], ['models', options.model, 'versions'],
     );
   }
   if (options.force && stage !== RegistryStage.PRODUCTION) {
@@ -520,6 +534,7 @@ export function promoteVersion(registry: ModelRegistry, options: PromoteVersionO
     const current = model.stages.staging;
     throw new RegistryError(
       `${options.model} ${options.version} was never promoted to staging${current ? ` (staging runs ${current})` : ''}; promote it to staging first, or force it to production with a reason`,
+      [], ['models', options.model, 'stages'],
     );
   }
   const next = structuredClone(registry);
@@ -621,22 +636,26 @@ function checkActor(actor: string): string {
   return clean;
 }
 
-function checkField(label: string, value: string, schema: z.ZodType): void {
+function checkField(option: RegistryOption, value: string, schema: z.ZodType): void {
   const problem = problemOf(value, schema);
-  if (problem !== undefined) throw new RegistryError(`${label} ${JSON.stringify(value)}: ${problem}`);
+  if (problem !== undefined) throw new RegistryOptionError(option, value, problem);
 }
 
 // ---- locating problems, after lib/fleet/load-fleet.ts ----
 
-function toProblems(issue: core.$ZodIssue, doc: Document, lineCounter: LineCounter, root: unknown): RegistryProblem[] {
+function toProblems(issue: core.$ZodIssue, doc: Document, lineCounter: LineCounter, root: unknown): (RegistryProblem & { meant?: string })[] {
   const where = issue.path as (string | number)[];
   if (issue.code === 'unrecognized_keys') {
     const allowed = schemaKeysAt(registrySchema, where);
-    return issue.keys.map((key) => ({
-      path: formatPath([...where, key]),
-      ...locate(doc, lineCounter, where, key),
-      message: `unknown key; allowed keys here: ${allowed.join(', ')}`,
-    }));
+    return issue.keys.map((key) => {
+      const suggestion = closestKey(key, allowed);
+      return {
+        path: formatPath([...where, key]),
+        ...locate(doc, lineCounter, where, key),
+        message: `unknown key; ${suggestion ? `did you mean "${suggestion}"? ` : ''}allowed keys here: ${allowed.join(', ')}`,
+        ...(suggestion ? { meant: formatPath([...where, suggestion]) } : {}),
+      };
+    });
   }
   if (issue.code === 'invalid_key') {
     // A bad record key (a model name or a version): point at the key itself.

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { readManifestDocuments } from '../private/yaml-source';
 import { type KubeObject, type PolicyViolation, checkPolicies } from '../policy';
 import { type ManifestIssue, validateDirectory } from '../validation';
 
@@ -35,7 +35,7 @@ export interface FolderViolation extends PolicyViolation {
 export function checkFolderPolicies(dir: string, productionNamespaces: readonly string[]): FolderViolation[] {
   return kustomizationFolders(dir).flatMap((folder) => {
     const objects = manifestFiles(folder)
-      .flatMap((file) => parseAllDocuments(fs.readFileSync(file, 'utf-8')).map((d) => d.toJS() as KubeObject))
+      .flatMap((file) => readManifestDocuments(fs.readFileSync(file, 'utf-8')) as KubeObject[])
       .filter((o) => o?.kind);
     return checkPolicies(objects, { productionNamespaces }).map((v) => ({ ...v, folder }));
   });

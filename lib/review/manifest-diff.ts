@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { readManifestDocuments } from '../private/yaml-source';
 
 /** A Kubernetes object as read from a manifest file. */
 export interface ManifestObject {
@@ -147,8 +147,7 @@ function toManifestSet(files: [string, string][]): ManifestSet {
     if (!/\.ya?ml$/.test(base) || /^kustomization\.ya?ml$/.test(base)) continue;
     const environment = rel.includes('/') ? rel.split('/')[0] : '';
     const objects = set.get(environment) ?? [];
-    for (const doc of parseAllDocuments(content)) {
-      const value = doc.toJS() as unknown;
+    for (const value of readManifestDocuments(content)) {
       if (value !== null && typeof value === 'object' && !Array.isArray(value)) objects.push(value as ManifestObject);
     }
     set.set(environment, objects);

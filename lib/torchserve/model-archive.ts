@@ -1,5 +1,33 @@
 import path from 'node:path';
 
+/** S3's limit on an object key, in UTF-8 bytes. */
+export const MAX_S3_KEY_BYTES = 1024;
+/** A path inside a volume: Linux's PATH_MAX. */
+export const MAX_VOLUME_PATH_BYTES = 4096;
+
+const S3_ARCHIVE = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.+)$/;
+const PVC_ARCHIVE = /^pvc:\/\/([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/(.+)$/;
+// eslint-disable-next-line no-control-regex
+const ARCHIVE_PATH = /^([^\s\u0000-\u001f\u007f]+\/)?[A-Za-z0-9._-]+\.mar$/;
+
+/**
+ * Why `uri` is not a model archive location (`s3://<bucket>/<key>.mar`, `pvc://<claim>/<path>.mar`),
+ * or `undefined`. The fleet file, the registry and packaging follow this rule; completes "got <uri>; ...".
+ */
+export function modelArchiveProblem(uri: string): string | undefined {
+  const s3 = S3_ARCHIVE.exec(uri);
+  const pvc = PVC_ARCHIVE.exec(uri);
+  const key = s3?.[2] ?? pvc?.[3];
+  if (key === undefined || !ARCHIVE_PATH.test(key)) return 'must be s3://<bucket>/<key>.mar or pvc://<claim>/<path>.mar';
+  if (s3 && Buffer.byteLength(key) > MAX_S3_KEY_BYTES) return `has a key of ${Buffer.byteLength(key)} bytes; S3 keys are at most ${MAX_S3_KEY_BYTES}`;
+  if (pvc) {
+    if (pvc[1].length > 253) return `names a claim of ${pvc[1].length} characters; a PersistentVolumeClaim name is at most 253`;
+    if (key.split('/').includes('..')) return 'must stay inside the volume: its path must not contain ".."';
+    if (Buffer.byteLength(key) > MAX_VOLUME_PATH_BYTES) return `has a path of ${Buffer.byteLength(key)} bytes; at most ${MAX_VOLUME_PATH_BYTES}`;
+  }
+  return undefined;
+}
+
 /**
  * Where a model's `.mar` archive lives.
  *
@@ -27,6 +55,8 @@ export class ModelArchive {
 
   /** Parses the fleet file's `mar` notation: `s3://<bucket>/<key>.mar` or `pvc://<claim>/<path>.mar`. */
   public static fromUri(uri: string): ModelArchive {
+    const problem = modelArchiveProblem(uri);
+    if (problem) throw new Error(`"${uri}" ${problem}`);
     if (uri.startsWith('pvc://')) {
       const rest = uri.slice('pvc://'.length);
       const slash = rest.indexOf('/');

@@ -5,11 +5,12 @@ import * as k8s from '../../imports/k8s';
 import {
   ANNOTATION_PREFIX, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME, LABEL_PART_OF, LABEL_VERSION, MANAGED_BY,
 } from '../private/labels';
-import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, isDnsLabel, toResourceName } from '../private/names';
+import { LABEL_VALUE_PATTERN, isDnsLabel, isLabelKey, toResourceName } from '../private/names';
 import { QUANTITY_PATTERN, parseQuantity, toMebibytes } from '../private/quantity';
 import { unpinnedImageProblem } from '../private/image-ref';
 import { ValidationError } from '../core/validation-error';
 import { ModelArchive } from './model-archive';
+import { modelVersionLabel, modelVersionProblem } from './model-version';
 import { TorchServePorts, renderTorchServeConfig } from './torchserve-config';
 import { restrictedContainerSecurity, restrictedPodSecurity } from '../private/pod-hardening';
 import { RolloutWithPodTemplate } from '../private/rollout';
@@ -32,6 +33,20 @@ export interface PodToleration {
 }
 
 /** Properties of a {@link TorchServeService}. */
+/**
+ * The longest handler name or path. The handler is recorded in a pod annotation, and all of a
+ * pod's annotations share 256 KiB; a handler path is far shorter than this.
+ */
+export const MAX_HANDLER_LENGTH = 1024;
+
+/** The smallest JVM heap TorchServe's frontend runs with. */
+export const MIN_JVM_HEAP_MEBIBYTES = 128;
+
+/** The JVM heap of a pod with `memoryBytes`: `jvmHeapBytes` when given, else a quarter of the memory, at most 4 GiB. */
+export function jvmHeapBytesFor(memoryBytes: number, jvmHeapBytes?: number): number {
+  return jvmHeapBytes ?? Math.min(memoryBytes / 4, 4 * 2 ** 30);
+}
+
 export interface TorchServeServiceProps {
   /**
    * The TorchServe model name, as in `POST /predictions/<modelName>`. May contain "_",
@@ -44,7 +59,8 @@ export interface TorchServeServiceProps {
   readonly modelArchive: ModelArchive;
   /**
    * The handler packaged into the archive. TorchServe reads it from the archive itself; it is
-   * recorded on the pods so an operator can see which handler a running version uses.
+   * recorded on the pods so an operator can see which handler a running version uses. At most
+   * {@link MAX_HANDLER_LENGTH} characters.
    */
   readonly handler: string;
   /** The image the pods run, `repository:tag`, `repository@sha256:…` or both; pinned (never `latest`). */
@@ -192,7 +208,8 @@ export class TorchServeService extends Construct implements ITorchServeWorkload 
     const metadata = (name: string, component: string) => ({ name, namespace: p.namespace, labels: labels(component) });
     // Only what a new model version really changes carries the version label: the workload, its
     // pods and the config. A release then changes two files, not every object of the model.
-    const versioned = (name: string, component: string) => ({ name, namespace: p.namespace, labels: { ...labels(component), [LABEL_VERSION]: p.modelVersion } });
+    const versionLabel = { [LABEL_VERSION]: modelVersionLabel(p.modelVersion) };
+    const versioned = (name: string, component: string) => ({ name, namespace: p.namespace, labels: { ...labels(component), ...versionLabel } });
 
     const configProperties = renderTorchServeConfig({
       model: {
@@ -231,7 +248,7 @@ export class TorchServeService extends Construct implements ITorchServeWorkload 
 
     const template: k8s.PodTemplateSpec = {
       metadata: {
-        labels: { ...labels('inference'), [LABEL_VERSION]: p.modelVersion },
+        labels: { ...labels('inference'), ...versionLabel },
         annotations: {
           // A config change alone would not roll the pods; a changed checksum does.
           [`${ANNOTATION_PREFIX}/config-checksum`]: createHash('sha256').update(configProperties).digest('hex'),
@@ -401,7 +418,7 @@ export class TorchServeService extends Construct implements ITorchServeWorkload 
     const readyWorkersCheck = [
       'python3', '-I', '-B', '-c',
       'import json,sys,urllib.request;'
-      + `d=json.load(urllib.request.urlopen("http://127.0.0.1:${TorchServePorts.MANAGEMENT}/models/${p.modelName}/${p.modelVersion}",timeout=4));`
+      + `d=json.load(urllib.request.urlopen("http://127.0.0.1:${TorchServePorts.MANAGEMENT}/models/${p.modelName}/${encodeURIComponent(p.modelVersion)}",timeout=4));`
       + `sys.exit(0 if sum(w["status"]=="READY" for w in d[0]["workers"])>=${p.minWorkers} else 1)`,
     ];
 
@@ -538,9 +555,11 @@ export class TorchServeService extends Construct implements ITorchServeWorkload 
     if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(props.modelName)) {
       fail('InvalidModelName', `'modelName' ("${props.modelName}") must start with a letter and contain only letters, digits, "_" and "-"`);
     }
-    if (!LABEL_VALUE_PATTERN.test(props.modelVersion) || !/^\d+\.\d+\.\d+/.test(props.modelVersion)) {
-      fail('InvalidModelVersion', `'modelVersion' ("${props.modelVersion}") must be a semantic version such as "1.0.0"`);
+    if (props.handler.length === 0 || props.handler.length > MAX_HANDLER_LENGTH) {
+      fail('InvalidHandler', `'handler' must be 1 to ${MAX_HANDLER_LENGTH} characters (it has ${props.handler.length}); it is recorded in a pod annotation`);
     }
+    const versionIssue = modelVersionProblem(props.modelVersion);
+    if (versionIssue) fail('InvalidModelVersion', `'modelVersion' ("${props.modelVersion}") ${versionIssue}`);
     const namespace = props.namespace ?? Chart.of(this).namespace;
     if (namespace === undefined || !isDnsLabel(namespace)) {
       fail('InvalidNamespace', `'namespace' (${JSON.stringify(namespace)}) must be a DNS-1123 label; set it on the construct or the chart`);
@@ -558,12 +577,12 @@ export class TorchServeService extends Construct implements ITorchServeWorkload 
       }
     }
     const memoryBytes = parseQuantity(props.memory);
-    const jvmHeapBytes = props.jvmHeap !== undefined ? parseQuantity(props.jvmHeap) : Math.min(memoryBytes / 4, 4 * 2 ** 30);
+    const jvmHeapBytes = jvmHeapBytesFor(memoryBytes, props.jvmHeap !== undefined ? parseQuantity(props.jvmHeap) : undefined);
     if (jvmHeapBytes >= memoryBytes) {
       fail('HeapTooLarge', `'jvmHeap' (${props.jvmHeap}) must be below 'memory' (${props.memory}); the Python workers need the rest`);
     }
-    if (toMebibytes(jvmHeapBytes) < 128) {
-      fail('HeapTooSmall', `the JVM heap (${toMebibytes(jvmHeapBytes)}Mi) must be at least 128Mi; raise 'memory' or set 'jvmHeap'`);
+    if (toMebibytes(jvmHeapBytes) < MIN_JVM_HEAP_MEBIBYTES) {
+      fail('HeapTooSmall', `the JVM heap (${toMebibytes(jvmHeapBytes)}Mi) must be at least ${MIN_JVM_HEAP_MEBIBYTES}Mi; raise 'memory' or set 'jvmHeap'`);
     }
     const integer = (prop: string, value: number, min: number, max: number): number => {
       if (!Number.isInteger(value) || value < min || value > max) {
@@ -581,7 +600,7 @@ export class TorchServeService extends Construct implements ITorchServeWorkload 
       fail('OutOfRange', `'gpuMemoryFraction' (${gpuMemoryFraction}) must be greater than 0 and at most 1`);
     }
     for (const [key, value] of Object.entries(props.nodeSelector ?? {})) {
-      if (!LABEL_KEY_PATTERN.test(key) || !LABEL_VALUE_PATTERN.test(value)) {
+      if (!isLabelKey(key) || !LABEL_VALUE_PATTERN.test(value)) {
         fail('InvalidNodeSelector', `'nodeSelector' entry "${key}: ${value}" is not a valid label key and value`);
       }
     }

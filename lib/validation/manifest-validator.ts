@@ -13,6 +13,7 @@ import {
   type CelRuleInfo,
   type CelSummary,
 } from './cel-rules';
+import { apiServerProblems } from './api-server-rules';
 
 /** One problem found in a manifest. */
 export interface ManifestIssue {
@@ -443,6 +444,9 @@ export class ManifestValidator {
       }
     }
 
+    // Names, labels and annotations: what the API server checks beyond any schema.
+    for (const problem of apiServerProblems(obj)) add(problem.path, problem.message);
+
     if (entry.origin === 'crd') {
       const rules = this.celRuleSetFor(key, entry);
       if (rules.isEmpty) return { issues };
@@ -498,14 +502,20 @@ export class ManifestValidator {
     const withFile = file === undefined ? {} : { file };
     for (const doc of parseAllDocuments(text, { uniqueKeys: true })) {
       let value: unknown;
+      let unconvertible: string | undefined;
       try {
         value = doc.toJS({ maxAliasCount: 1000 });
-      } catch {
-        value = undefined;
+      } catch (error) {
+        // An alias to no anchor, or aliases that expand beyond reason: not an empty document.
+        unconvertible = (error as Error).message;
       }
       const identity = identify(value);
       const syntaxIssues: ManifestIssue[] = [];
       let unreadable = false;
+      if (unconvertible !== undefined && doc.errors.length === 0) {
+        unreadable = true;
+        syntaxIssues.push({ ...withFile, ...identity, path: '', message: `invalid YAML: ${unconvertible}` });
+      }
       for (const error of doc.errors) {
         if (error.code === 'DUPLICATE_KEY') {
           const duplicate = findKeyAt(doc, error.pos[0]);
