@@ -9,6 +9,8 @@ import { modelStorePrefix } from '../operations';
 import { LABEL_MANAGED_BY, LABEL_PART_OF, MANAGED_BY } from '../private/labels';
 import { ArgoCdApplication } from '../gitops';
 import { GatewayApiPluginConfig } from '../release';
+import { releaseMemory } from '../private/release-memory';
+import { type WrittenObjects, validationErrors, validationFailure, writeChartFolders, writeConstructMetadata } from './write-charts';
 
 /** Output folder of cluster-wide Argo Rollouts configuration, when a canary needs it. */
 export const ARGO_ROLLOUTS_FOLDER = 'argo-rollouts';
@@ -33,6 +35,13 @@ export interface SynthesizeFleetOptions {
    * @default - the versions in the fleet file
    */
   readonly registry?: ModelRegistry;
+  /**
+   * Builds every chart in one cdk8s App and writes it with cdk8s's own `app.synth()`, instead of
+   * one environment at a time. The output is the same bytes (the tests hold the two to that);
+   * the single tree is slower, and its memory grows with the whole fleet.
+   * @default false
+   */
+  readonly singleTree?: boolean;
 }
 
 /**
@@ -52,7 +61,9 @@ export interface SynthesizeFleetResult {
  * Synthesizes every environment of the fleet into `outdir`, atomically.
  *
  * The whole tree is built in a sibling staging folder and swapped in only when complete, so a
- * failure or a kill at any point leaves the previous `outdir` as it was.
+ * failure or a kill at any point leaves the previous `outdir` as it was. Each environment is
+ * built in a cdk8s App of its own, written, and released before the next, so memory stays that
+ * of one environment however many there are.
  */
 export function synthesizeFleet(options: SynthesizeFleetOptions): SynthesizeFleetResult {
   const outdir = path.resolve(options.outdir);
@@ -64,41 +75,35 @@ export function synthesizeFleet(options: SynthesizeFleetOptions): SynthesizeFlee
   fs.rmSync(staging, { recursive: true, force: true });
   try {
     const environments = Object.keys(options.fleet.environments).sort();
+    const charts = fleetCharts(options, environments);
+    // As cdk8s's App reads it: the cdk8s CLI sets it when a validation plugin needs construct paths.
+    const recordConstructMetadata = process.env.CDK8S_RECORD_CONSTRUCT_METADATA === 'true';
     // One folder per chart, one file per object: a PR diff shows each object on its own.
-    const app = new App({ outdir: staging, yamlOutputType: YamlOutputType.FOLDER_PER_CHART_FILE_PER_RESOURCE });
-    const releases = deployedReleases(options.fleet, options.registry);
-    const modelStore = modelStorePrefix(modelArchives(options.fleet, options.registry));
-    const charts = environments.map((environment) => new EnvironmentChart(app, environment, { fleet: options.fleet, environment, releases: releases[environment], modelStore }));
-    const folders = [...environments];
-    const chartLabels = { [LABEL_PART_OF]: options.fleet.name, [LABEL_MANAGED_BY]: MANAGED_BY };
-    // The plugin registration replaces Argo Rollouts' whole ConfigMap, which a Helm install
-    // owns: written only when the fleet file asks for it (argoRollouts.pluginConfigMap).
-    if (options.fleet.argoRollouts?.pluginConfigMap && charts.some((chart) => chart.usesGatewayApiPlugin)) {
-      const chart = new Chart(app, ARGO_ROLLOUTS_FOLDER, { disableResourceNameHashes: true, labels: chartLabels });
-      new GatewayApiPluginConfig(chart, 'GatewayApiPlugin', { namespace: options.fleet.argoRollouts.namespace });
-      folders.push(ARGO_ROLLOUTS_FOLDER);
-    }
-    const argocd = options.fleet.argocd;
-    if (argocd) {
-      const chart = new Chart(app, ARGOCD_FOLDER, { disableResourceNameHashes: true, labels: chartLabels });
-      for (const environment of environments) {
-        const env = options.fleet.environments[environment];
-        new ArgoCdApplication(chart, environment, {
-          name: `${options.fleet.name}-${environment}`,
-          repoURL: argocd.repoURL,
-          targetRevision: argocd.targetRevision,
-          path: `${argocd.path}/${environment}`,
-          project: argocd.project,
-          namespace: argocd.namespace,
-          destinationServer: argocd.destinationServer,
-          destinationNamespace: env.namespace,
-          automatedSync: argocd.automatedSync.includes(environment),
-          ignoreRolloutManagedFields: charts[environments.indexOf(environment)].usesRollouts,
-        });
+    const newApp = () => new App({ outdir: staging, yamlOutputType: YamlOutputType.FOLDER_PER_CHART_FILE_PER_RESOURCE, recordConstructMetadata });
+    const folders: string[] = [];
+    if (options.singleTree) {
+      const app = newApp();
+      for (const chart of charts) folders.push(chart.define(app));
+      app.synth();
+    } else {
+      // Every App is validated before anything of it is written, and a failure reports the
+      // errors of every environment at once, as one App's synth would.
+      const errors: string[] = [];
+      const objects: WrittenObjects = {};
+      const synthesizeChart = (chart: FleetChart) => {
+        const app = newApp();
+        folders.push(chart.define(app));
+        errors.push(...validationErrors(app));
+        if (errors.length === 0) Object.assign(objects, writeChartFolders(app));
+      };
+      for (const chart of charts) {
+        synthesizeChart(chart);
+        // The chart's App is unreachable now.
+        releaseMemory();
       }
-      folders.push(ARGOCD_FOLDER);
+      if (errors.length > 0) throw validationFailure(errors);
+      if (recordConstructMetadata) writeConstructMetadata(staging, objects);
     }
-    app.synth();
     let manifests = 0;
     for (const folder of folders) {
       manifests += writeKustomization(path.join(staging, folder));
@@ -107,6 +112,70 @@ export function synthesizeFleet(options: SynthesizeFleetOptions): SynthesizeFlee
     return { environments, manifests };
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/** One chart of the output: `define` adds it to an App and returns its folder's name. */
+interface FleetChart {
+  define(app: App): string;
+}
+
+/**
+ * The fleet's charts in output order: one per environment, then the cluster-wide ones. Lazy:
+ * the cluster-wide charts depend on what the environments' charts found, so each is defined
+ * only after every chart before it.
+ */
+function* fleetCharts(options: SynthesizeFleetOptions, environments: readonly string[]): Generator<FleetChart> {
+  const releases = deployedReleases(options.fleet, options.registry);
+  const modelStore = modelStorePrefix(modelArchives(options.fleet, options.registry));
+  const usesRollouts = new Map<string, boolean>();
+  let usesGatewayApiPlugin = false;
+  for (const environment of environments) {
+    yield {
+      define: (app) => {
+        const chart = new EnvironmentChart(app, environment, { fleet: options.fleet, environment, releases: releases[environment], modelStore });
+        usesRollouts.set(environment, chart.usesRollouts);
+        usesGatewayApiPlugin ||= chart.usesGatewayApiPlugin;
+        return environment;
+      },
+    };
+  }
+  const chartLabels = { [LABEL_PART_OF]: options.fleet.name, [LABEL_MANAGED_BY]: MANAGED_BY };
+  // The plugin registration replaces Argo Rollouts' whole ConfigMap, which a Helm install
+  // owns: written only when the fleet file asks for it (argoRollouts.pluginConfigMap).
+  const argoRollouts = options.fleet.argoRollouts;
+  if (argoRollouts?.pluginConfigMap && usesGatewayApiPlugin) {
+    yield {
+      define: (app) => {
+        const chart = new Chart(app, ARGO_ROLLOUTS_FOLDER, { disableResourceNameHashes: true, labels: chartLabels });
+        new GatewayApiPluginConfig(chart, 'GatewayApiPlugin', { namespace: argoRollouts.namespace });
+        return ARGO_ROLLOUTS_FOLDER;
+      },
+    };
+  }
+  const argocd = options.fleet.argocd;
+  if (argocd) {
+    yield {
+      define: (app) => {
+        const chart = new Chart(app, ARGOCD_FOLDER, { disableResourceNameHashes: true, labels: chartLabels });
+        for (const environment of environments) {
+          const env = options.fleet.environments[environment];
+          new ArgoCdApplication(chart, environment, {
+            name: `${options.fleet.name}-${environment}`,
+            repoURL: argocd.repoURL,
+            targetRevision: argocd.targetRevision,
+            path: `${argocd.path}/${environment}`,
+            project: argocd.project,
+            namespace: argocd.namespace,
+            destinationServer: argocd.destinationServer,
+            destinationNamespace: env.namespace,
+            automatedSync: argocd.automatedSync.includes(environment),
+            ignoreRolloutManagedFields: usesRollouts.get(environment) as boolean,
+          });
+        }
+        return ARGOCD_FOLDER;
+      },
+    };
   }
 }
 

@@ -1,0 +1,108 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { ApiObject, type App, Chart, DependencyGraph, Names } from 'cdk8s';
+import type { IConstruct } from 'constructs';
+import { manifestYaml } from '../private/manifest-yaml';
+
+/**
+ * What `app.synth()` does with `YamlOutputType.FOLDER_PER_CHART_FILE_PER_RESOURCE` (cdk8s 2.70),
+ * in two steps, so that a fleet can be synthesized one environment's App at a time: the same
+ * validation and messages, dependency order, folder and file names and bytes, but each object's
+ * manifest is rendered, written and dropped before the next one, and its YAML comes from
+ * {@link manifestYaml} instead of cdk8s's slower `Yaml.stringify`. test/synth-streaming.test.ts
+ * compares the result with `app.synth()` of a single tree.
+ */
+
+/** The validation errors of every construct of `app`, as `app.synth()` words them. */
+export function validationErrors(app: App): string[] {
+  const errors: string[] = [];
+  for (const child of app.node.findAll()) {
+    for (const error of child.node.validate()) errors.push(`[${child.node.path}] ${error}`);
+  }
+  return errors;
+}
+
+/** The error `app.synth()` throws for these validation errors. */
+export function validationFailure(errors: readonly string[]): Error {
+  return new Error(`Validation failed with the following errors:\n  ${errors.join('\n  ')}`);
+}
+
+/** Objects written by {@link writeChartFolders}: name and construct path, as construct-metadata.json records them. */
+export type WrittenObjects = Record<string, { path: string }>;
+
+/**
+ * Writes each chart of `app` into `<app.outdir>/<chart>/<Kind>.<name><extension>`; call
+ * {@link validationErrors} first. Returns the objects written, in order.
+ */
+export function writeChartFolders(app: App): WrittenObjects {
+  fs.mkdirSync(app.outdir, { recursive: true });
+  const indexed = resolveDependencies(app);
+  const written: WrittenObjects = {};
+  app.charts.forEach((chart, index) => {
+    const folder = indexed ? `${String(index).padStart(4, '0')}-${Names.toDnsLabel(chart)}` : Names.toDnsLabel(chart);
+    const dir = path.join(app.outdir, folder);
+    fs.mkdirSync(dir, { recursive: true });
+    for (const apiObject of chartObjects(chart)) {
+      const file = `${apiObject.kind}.${apiObject.metadata.name}`.replace(/[^0-9a-zA-Z-_.]/g, '');
+      fs.writeFileSync(path.join(dir, file + app.outputFileExtension), manifestYaml(apiObject.toJson()), { encoding: 'utf8' });
+      written[apiObject.name] = { path: apiObject.node.path };
+    }
+  });
+  return written;
+}
+
+/** construct-metadata.json, as `app.synth()` writes it when the App records construct metadata. */
+export function writeConstructMetadata(outdir: string, objects: WrittenObjects): void {
+  fs.writeFileSync(path.join(outdir, 'construct-metadata.json'), JSON.stringify({ version: '1.0.0', resources: objects }));
+}
+
+/** A chart's objects in dependency order, as cdk8s synthesizes them. */
+function chartObjects(chart: Chart): ApiObject[] {
+  return new DependencyGraph(chart.node).topology()
+    .filter((x): x is ApiObject => x instanceof ApiObject)
+    .filter((x) => Chart.of(x) === chart);
+}
+
+/**
+ * Turns construct dependencies into dependencies between charts and between their objects, as
+ * `app.synth()` does; returns whether any chart depends on another (then folders are numbered).
+ */
+function resolveDependencies(app: App): boolean {
+  const all = new Map<IConstruct, IConstruct[]>();
+  const findAll = (c: IConstruct) => {
+    let found = all.get(c);
+    if (found === undefined) {
+      found = c.node.findAll();
+      all.set(c, found);
+    }
+    return found;
+  };
+  const dependencies = () => findAll(app).flatMap((source) => source.node.dependencies.map((target) => ({ source, target })));
+  let dependantCharts = false;
+  for (const parent of findAll(app).filter((x) => x instanceof Chart)) {
+    for (const child of parent.node.children.filter((x) => x instanceof Chart)) {
+      parent.node.addDependency(child);
+      dependantCharts = true;
+    }
+  }
+  for (const { source, target } of dependencies()) {
+    const sourceChart = Chart.of(source);
+    const targetChart = Chart.of(target);
+    if (sourceChart !== targetChart) {
+      sourceChart.node.addDependency(targetChart);
+      dependantCharts = true;
+    }
+  }
+  for (const { source, target } of dependencies()) {
+    const sourceChart = Chart.of(source);
+    const targetChart = Chart.of(target);
+    const targets = findAll(target).filter((c) => c instanceof ApiObject && Chart.of(c) === targetChart);
+    const sources = findAll(source).filter((c) => c instanceof ApiObject && Chart.of(c) === sourceChart);
+    for (const t of targets) {
+      for (const s of sources) {
+        if (t !== s) s.node.addDependency(t);
+      }
+    }
+  }
+  return dependantCharts;
+}
