@@ -38,7 +38,10 @@ export function writeChartFolders(app: App): WrittenObjects {
   fs.mkdirSync(app.outdir, { recursive: true });
   const indexed = resolveDependencies(app);
   const written: WrittenObjects = {};
-  app.charts.forEach((chart, index) => {
+  // App.charts sorts every construct of the App topologically; an App of one chart needs none of that.
+  const only = app.node.children.length === 1 && !indexed ? app.node.children[0] : undefined;
+  const charts = only instanceof Chart ? [only] : app.charts;
+  charts.forEach((chart, index) => {
     const folder = indexed ? `${String(index).padStart(4, '0')}-${Names.toDnsLabel(chart)}` : Names.toDnsLabel(chart);
     const dir = path.join(app.outdir, folder);
     fs.mkdirSync(dir, { recursive: true });

@@ -42,6 +42,10 @@ const INDENT_STEP = '  ';
  */
 const IMPLICIT_TYPE_TESTS: readonly RegExp[] = new Document(null, { version: '1.1' }).schema.tags
   .flatMap((tag) => ('test' in tag && tag.test instanceof RegExp ? [tag.test] : []));
+/** The same tests as one expression (each is `^...$` without flags), else the list itself. */
+const IMPLICIT_TYPE = IMPLICIT_TYPE_TESTS.every((t) => t.flags === '' && /^\^.*[^\\]\$$/.test(t.source))
+  ? new RegExp(`^(?:${IMPLICIT_TYPE_TESTS.map((t) => `(?:${t.source.slice(1, -1)})`).join('|')})$`)
+  : { test: (value: string) => IMPLICIT_TYPE_TESTS.some((t) => t.test(value)) };
 /** Strings `yaml` cannot write plain (its own test): indicators first, `: `, ` #`, trailing space or colon. */
 const NOT_PLAIN = /^[\n\t ,[\]{}#&*!|>'"%@`]|^[?-]$|^[?-][ \t]|[\n:][ \t]|[ \t]\n|[\n\t ]#|[\n\t :]$/;
 /** Characters that make `yaml` double-quote a string, escaped (its own test). */
@@ -52,23 +56,27 @@ const NEEDS_ESCAPES = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u{D800}-\u{DFFF}]/u;
  * than a space, tab or newline, or with one newline after it.
  */
 const SIMPLE_BLOCK = /^[^ \n][\s\S]*[^ \t\n]\n?$/;
-/** Keys that are plain as they are (a subset of what `yaml` writes plain, checked against the types too). */
-const PLAIN_KEY = /^[A-Za-z0-9_/][A-Za-z0-9_./-]*$/;
+/**
+ * Names, labels, paths and image references: plain as they are (a subset of what `yaml` writes
+ * plain) unless they match an implicit type. Most strings of a manifest are such.
+ */
+const PLAIN_WORD = /^[A-Za-z0-9_/][A-Za-z0-9_./-]*$/;
 /** `yaml` writes keys longer than this as explicit `? key` entries. */
 const MAX_IMPLICIT_KEY = 1024;
-/**
- * Longer strings (dashboards, config files, alert expressions) are mostly unique: written each
- * time, not remembered, so the caches stay small however large the fleet.
- */
+/** Longer strings (alert expressions, config files) are mostly unique: not remembered. */
 const MAX_CACHED_LENGTH = 256;
-/** A bound on each cache, in case a fleet has very many distinct short strings. */
-const MAX_CACHE_ENTRIES = 50_000;
+/** A bound on each cache, in case a fleet has very many distinct strings to quote. */
+const MAX_CACHE_ENTRIES = 20_000;
 
 /** Thrown inside the emitter when the manifest needs `Yaml.stringify` as a whole. */
 const FALLBACK = Symbol('fallback');
 
-/** Rendered scalars, per indentation (a block scalar's lines carry it). */
-const valueCaches = new Map<number, Map<unknown, string>>();
+/**
+ * Scalars that took more than a glance, rendered: single-line values (whose rendering does not
+ * depend on the indentation), and keys per indentation (a top-level key is quoted where a
+ * deeper one is not, for document markers).
+ */
+let valueCache = new Map<unknown, string>();
 const keyCaches = new Map<number, Map<string, string>>();
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -77,17 +85,8 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-function mightBeImplicitType(value: string): boolean {
-  return IMPLICIT_TYPE_TESTS.some((test) => test.test(value));
-}
-
-function cacheAt<K>(caches: Map<number, Map<K, string>>, indent: number): Map<K, string> {
-  let cache = caches.get(indent);
-  if (cache === undefined || cache.size >= MAX_CACHE_ENTRIES) {
-    cache = new Map();
-    caches.set(indent, cache);
-  }
-  return cache;
+function isPlainWord(value: string): boolean {
+  return PLAIN_WORD.test(value) && !IMPLICIT_TYPE.test(value);
 }
 
 function emitMap(map: Record<string, unknown>, indent: string, seen: Set<object>): string {
@@ -143,20 +142,24 @@ function emitValue(value: unknown, inner: string, seen: Set<object>, blockSep: s
 
 /** A string, number or boolean as `yaml` writes it as a value whose block lines are indented `indent` spaces. */
 function scalarValue(value: string | number | boolean, indent: number): string {
-  if (typeof value === 'string' && value.length > MAX_CACHED_LENGTH) return stringValue(value, indent);
-  // A Map cannot tell -0 from 0.
-  if (Object.is(value, -0)) return rendered(value, indent);
-  const cache = cacheAt(valueCaches, indent);
-  let text = cache.get(value);
+  if (typeof value === 'string') {
+    if (value.length <= MAX_CACHED_LENGTH && isPlainWord(value)) return value;
+    if (value.length > MAX_CACHED_LENGTH || value.includes('\n')) return stringValue(value, indent);
+  } else if (Object.is(value, -0)) {
+    // A Map cannot tell -0 from 0.
+    return rendered(value, indent);
+  }
+  let text = valueCache.get(value);
   if (text === undefined) {
     text = typeof value === 'string' ? stringValue(value, indent) : rendered(value, indent);
-    cache.set(value, text);
+    if (valueCache.size >= MAX_CACHE_ENTRIES) valueCache = new Map();
+    valueCache.set(value, text);
   }
   return text;
 }
 
 function stringValue(value: string, indent: number): string {
-  if (NEEDS_ESCAPES.test(value) || mightBeImplicitType(value)) return rendered(value, indent);
+  if (NEEDS_ESCAPES.test(value) || IMPLICIT_TYPE.test(value)) return rendered(value, indent);
   if (value.includes('\n')) {
     if (!SIMPLE_BLOCK.test(value)) return rendered(value, indent);
     // Blank lines stay empty; the others are indented.
@@ -172,10 +175,15 @@ function stringValue(value: string, indent: number): string {
 /** A mapping key as `yaml` writes it in a pair whose value lines are indented `indent` spaces. */
 function scalarKey(key: string, indent: number): string {
   if (key.length > MAX_IMPLICIT_KEY) throw FALLBACK;
-  const cache = cacheAt(keyCaches, indent);
+  if (isPlainWord(key)) return key;
+  let cache = keyCaches.get(indent);
+  if (cache === undefined || cache.size >= MAX_CACHE_ENTRIES) {
+    cache = new Map();
+    keyCaches.set(indent, cache);
+  }
   let text = cache.get(key);
   if (text === undefined) {
-    text = PLAIN_KEY.test(key) && !mightBeImplicitType(key) ? key : renderedKey(key, indent);
+    text = renderedKey(key, indent);
     cache.set(key, text);
   }
   return text;
