@@ -304,8 +304,19 @@ function gpuUtilizationRule(gpu: GpuMetrics, metrics: TorchServeMetrics): Extern
   };
 }
 
+/** Zones already checked: every autoscaler of an environment names the same one, and the check builds a formatter. */
+const checkedTimeZones = new Map<string, boolean>();
+
 function isTimeZone(zone: string): boolean {
-  if (zone.trim() === '') return false;
+  let valid = checkedTimeZones.get(zone);
+  if (valid === undefined) {
+    valid = zone.trim() !== '' && canFormatIn(zone);
+    checkedTimeZones.set(zone, valid);
+  }
+  return valid;
+}
+
+function canFormatIn(zone: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: zone });
     return true;
