@@ -8,6 +8,7 @@ import { modelStorePrefix } from '../operations';
 import { LABEL_MANAGED_BY, LABEL_PART_OF, MANAGED_BY } from '../private/labels';
 import { ArgoCdApplication } from '../gitops';
 import { GatewayApiPluginConfig } from '../release';
+import { BackgroundWriter } from '../private/background-writer';
 import { kustomizationText } from '../private/kustomization';
 import { releaseMemory } from '../private/release-memory';
 import { type WrittenObjects, validationErrors, validationFailure, writeChartFolders, writeConstructMetadata } from './write-charts';
@@ -90,17 +91,25 @@ export function synthesizeFleet(options: SynthesizeFleetOptions): SynthesizeFlee
       // errors of every environment at once, as one App's synth would.
       const errors: string[] = [];
       const objects: WrittenObjects = {};
+      // A large output is written on another thread while the next objects are synthesized.
+      const writer = options.fleet.models.length * environments.length >= BACKGROUND_WRITES_FROM ? new BackgroundWriter() : undefined;
       const synthesizeChart = (chart: FleetChart) => {
         const app = newApp();
         folders.push(chart.define(app));
         errors.push(...validationErrors(app));
-        if (errors.length === 0) Object.assign(objects, writeChartFolders(app));
+        if (errors.length === 0) Object.assign(objects, writeChartFolders(app, writer));
       };
-      for (const chart of charts) {
-        synthesizeChart(chart);
-        // The chart's App is unreachable now.
-        releaseMemory();
+      try {
+        for (const chart of charts) {
+          synthesizeChart(chart);
+          // The chart's App is unreachable now.
+          releaseMemory();
+        }
+      } catch (error) {
+        writer?.close();
+        throw error;
       }
+      writer?.finish();
       if (errors.length > 0) throw validationFailure(errors);
       if (recordConstructMetadata) writeConstructMetadata(staging, objects);
     }
@@ -114,6 +123,12 @@ export function synthesizeFleet(options: SynthesizeFleetOptions): SynthesizeFlee
     fs.rmSync(staging, { recursive: true, force: true });
   }
 }
+
+/**
+ * From this many models × environments (about 20 files each) on, files are written on a worker
+ * thread (BackgroundWriter); below, starting the worker would cost more than it saves.
+ */
+const BACKGROUND_WRITES_FROM = 16;
 
 /** One chart of the output: `define` adds it to an App and returns its folder's name. */
 interface FleetChart {

@@ -30,11 +30,18 @@ export function validationFailure(errors: readonly string[]): Error {
 /** Objects written by {@link writeChartFolders}: name and construct path, as construct-metadata.json records them. */
 export type WrittenObjects = Record<string, { path: string }>;
 
+/** Where {@link writeChartFolders} sends each file (see lib/private/background-writer.ts). */
+export interface FileWriter {
+  write(file: string, data: string): void;
+}
+
+const WRITE_NOW: FileWriter = { write: (file, data) => fs.writeFileSync(file, data, { encoding: 'utf8' }) };
+
 /**
  * Writes each chart of `app` into `<app.outdir>/<chart>/<Kind>.<name><extension>`; call
  * {@link validationErrors} first. Returns the objects written, in order.
  */
-export function writeChartFolders(app: App): WrittenObjects {
+export function writeChartFolders(app: App, writer: FileWriter = WRITE_NOW): WrittenObjects {
   fs.mkdirSync(app.outdir, { recursive: true });
   const indexed = resolveDependencies(app);
   const written: WrittenObjects = {};
@@ -47,7 +54,7 @@ export function writeChartFolders(app: App): WrittenObjects {
     fs.mkdirSync(dir, { recursive: true });
     for (const apiObject of chartObjects(chart)) {
       const file = `${apiObject.kind}.${apiObject.metadata.name}`.replace(/[^0-9a-zA-Z-_.]/g, '');
-      fs.writeFileSync(path.join(dir, file + app.outputFileExtension), manifestYaml(apiObject.toJson()), { encoding: 'utf8' });
+      writer.write(path.join(dir, file + app.outputFileExtension), manifestYaml(apiObject.toJson()));
       written[apiObject.name] = { path: apiObject.node.path };
     }
   });
