@@ -10,22 +10,25 @@ const { parentPort, workerData } = require('node:worker_threads');
 const counters = new Int32Array(workerData.counters);
 const errors = workerData.errors;
 let failed = false;
-parentPort.on('message', ([file, data]) => {
-  if (!failed) {
+parentPort.on('message', (batch) => {
+  for (let i = 0; i < batch.length; i += 2) {
+    if (failed) break;
     try {
-      fs.writeFileSync(file, data);
+      fs.writeFileSync(batch[i], batch[i + 1]);
     } catch (error) {
       failed = true;
       errors.postMessage(error);
     }
   }
-  Atomics.add(counters, 0, 1);
+  Atomics.add(counters, 0, batch.length / 2);
   Atomics.notify(counters, 0);
 });
 `;
 
 /** Files sent to the worker and not yet written, at most: the memory of what is in flight stays small. */
 const MAX_IN_FLIGHT = 256;
+/** Files per message: one message per file would cost about as much as writing it. */
+const BATCH_FILES = 32;
 
 /**
  * Writes files on a worker thread while the caller goes on synthesizing, so that file creation,
@@ -39,6 +42,7 @@ export class BackgroundWriter {
   private readonly counters = new Int32Array(new SharedArrayBuffer(4));
   private readonly errors: MessagePort;
   private sent = 0;
+  private batch: string[] = [];
   private failure: unknown;
 
   constructor() {
@@ -51,14 +55,14 @@ export class BackgroundWriter {
 
   /** Queues `data` for `file`, whose folder must exist. */
   write(file: string, data: string): void {
-    this.waitUntil(this.sent - MAX_IN_FLIGHT + 1);
-    this.worker.postMessage([file, data]);
-    this.sent += 1;
+    this.batch.push(file, data);
+    if (this.batch.length >= 2 * BATCH_FILES) this.flush();
   }
 
   /** Waits until every queued file is written, ends the worker, and throws the first write error. */
   finish(): void {
     try {
+      this.flush();
       this.waitUntil(this.sent);
       this.checkFailure();
     } finally {
@@ -70,6 +74,15 @@ export class BackgroundWriter {
   close(): void {
     void this.worker.terminate();
     this.errors.close();
+  }
+
+  private flush(): void {
+    if (this.batch.length === 0) return;
+    const files = this.batch.length / 2;
+    this.waitUntil(this.sent + files - MAX_IN_FLIGHT);
+    this.worker.postMessage(this.batch);
+    this.sent += files;
+    this.batch = [];
   }
 
   private waitUntil(done: number): void {
