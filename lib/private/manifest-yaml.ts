@@ -26,7 +26,11 @@ export function manifestYaml(manifest: unknown): string {
   if (!isPlainObject(manifest)) return Yaml.stringify(manifest);
   if (Object.keys(manifest).length === 0) return '{}\n';
   try {
-    return `${emitMap(manifest, '', new Set())}\n`;
+    // Pieces joined once: one flat string, no chain of partial concatenations to flatten later.
+    const out: string[] = [];
+    emitMap(manifest, '', new Set(), out);
+    out.push('\n');
+    return out.join('');
   } catch (error) {
     if (error === FALLBACK) return Yaml.stringify(manifest);
     throw error;
@@ -89,28 +93,36 @@ function isPlainWord(value: string): boolean {
   return PLAIN_WORD.test(value) && !IMPLICIT_TYPE.test(value);
 }
 
-function emitMap(map: Record<string, unknown>, indent: string, seen: Set<object>): string {
-  enter(map, seen);
-  const inner = indent + INDENT_STEP;
-  let out = '';
-  let first = true;
-  for (const key of Object.keys(map)) {
-    const line = `${scalarKey(key, inner.length)}:${emitValue(map[key], inner, seen, `\n${inner}`)}`;
-    out += first ? line : `\n${indent}${line}`;
-    first = false;
-  }
-  return out;
+/** `\n` and the indentation of each depth, made once. */
+const NEWLINES: string[] = [];
+
+function newlineAt(indent: string): string {
+  const depth = indent.length / INDENT_STEP.length;
+  return (NEWLINES[depth] ??= `\n${indent}`);
 }
 
-function emitSeq(seq: unknown[], indent: string, seen: Set<object>): string {
+/** Appends the pairs of a non-empty map whose pairs start at `indent` (the first one where the caller is). */
+function emitMap(map: Record<string, unknown>, indent: string, seen: Set<object>, out: string[]): void {
+  enter(map, seen);
+  const inner = indent + INDENT_STEP;
+  let first = true;
+  for (const key of Object.keys(map)) {
+    if (!first) out.push(newlineAt(indent));
+    first = false;
+    out.push(scalarKey(key, inner.length), ':');
+    emitValue(map[key], inner, seen, newlineAt(inner), out);
+  }
+}
+
+/** Appends the items of a non-empty sequence whose dashes are at `indent` (the first one where the caller is). */
+function emitSeq(seq: unknown[], indent: string, seen: Set<object>, out: string[]): void {
   enter(seq, seen);
   const inner = indent + INDENT_STEP;
-  let out = '';
   for (let i = 0; i < seq.length; i++) {
-    const line = `-${emitValue(seq[i], inner, seen, ' ')}`;
-    out += i === 0 ? line : `\n${indent}${line}`;
+    if (i > 0) out.push(newlineAt(indent));
+    out.push('-');
+    emitValue(seq[i], inner, seen, ' ', out);
   }
-  return out;
 }
 
 function enter(value: object, seen: Set<object>): void {
@@ -120,19 +132,34 @@ function enter(value: object, seen: Set<object>): void {
 }
 
 /**
- * A value after its key's colon or its item's dash, one space away, except a non-empty
+ * Appends a value after its key's colon or its item's dash, one space away, except a non-empty
  * collection, which follows `blockSep`: a new line for a map's value, a space for a sequence
  * item (whose collection starts on the dash's line).
  */
-function emitValue(value: unknown, inner: string, seen: Set<object>, blockSep: string): string {
+function emitValue(value: unknown, inner: string, seen: Set<object>, blockSep: string, out: string[]): void {
   switch (typeof value) {
     case 'string':
     case 'number':
     case 'boolean':
-      return ` ${scalarValue(value, inner.length)}`;
+      out.push(' ', scalarValue(value, inner.length));
+      return;
     case 'object':
-      if (Array.isArray(value)) return value.length === 0 ? ' []' : blockSep + emitSeq(value, inner, seen);
-      if (isPlainObject(value)) return Object.keys(value).length === 0 ? ' {}' : blockSep + emitMap(value, inner, seen);
+      if (Array.isArray(value)) {
+        if (value.length === 0) out.push(' []');
+        else {
+          out.push(blockSep);
+          emitSeq(value, inner, seen, out);
+        }
+        return;
+      }
+      if (isPlainObject(value)) {
+        if (Object.keys(value).length === 0) out.push(' {}');
+        else {
+          out.push(blockSep);
+          emitMap(value, inner, seen, out);
+        }
+        return;
+      }
       throw FALLBACK;
     default:
       // null, undefined, bigint, symbol, function: Yaml.stringify decides.
