@@ -43,7 +43,7 @@ const WRITE_NOW: FileWriter = { write: (file, data) => fs.writeFileSync(file, da
  */
 export function writeChartFolders(app: App, writer: FileWriter = WRITE_NOW): WrittenObjects {
   fs.mkdirSync(app.outdir, { recursive: true });
-  const indexed = resolveDependencies(app);
+  const { indexed, dependencies } = resolveDependencies(app);
   const written: WrittenObjects = {};
   // App.charts sorts every construct of the App topologically; an App of one chart needs none of that.
   const only = app.node.children.length === 1 && !indexed ? app.node.children[0] : undefined;
@@ -52,7 +52,7 @@ export function writeChartFolders(app: App, writer: FileWriter = WRITE_NOW): Wri
     const folder = indexed ? `${String(index).padStart(4, '0')}-${Names.toDnsLabel(chart)}` : Names.toDnsLabel(chart);
     const dir = path.join(app.outdir, folder);
     fs.mkdirSync(dir, { recursive: true });
-    for (const apiObject of chartObjects(chart)) {
+    for (const apiObject of chartObjects(chart, dependencies)) {
       const file = `${apiObject.kind}.${apiObject.metadata.name}`.replace(/[^0-9a-zA-Z-_.]/g, '');
       writer.write(path.join(dir, file + app.outputFileExtension), manifestYaml(apiObject.toJson()));
       written[apiObject.name] = { path: apiObject.node.path };
@@ -66,18 +66,24 @@ export function writeConstructMetadata(outdir: string, objects: WrittenObjects):
   fs.writeFileSync(path.join(outdir, 'construct-metadata.json'), JSON.stringify({ version: '1.0.0', resources: objects }));
 }
 
-/** A chart's objects in dependency order, as cdk8s synthesizes them. */
-function chartObjects(chart: Chart): ApiObject[] {
-  return new DependencyGraph(chart.node).topology()
+/**
+ * A chart's objects in dependency order, as cdk8s synthesizes them. Without any dependency in
+ * the App, cdk8s's dependency graph orders every construct as its tree does (preorder), so that
+ * order is taken as it is, without building the graph.
+ */
+function chartObjects(chart: Chart, dependencies: boolean): ApiObject[] {
+  const ordered = dependencies ? new DependencyGraph(chart.node).topology() : chart.node.findAll();
+  return ordered
     .filter((x): x is ApiObject => x instanceof ApiObject)
     .filter((x) => Chart.of(x) === chart);
 }
 
 /**
  * Turns construct dependencies into dependencies between charts and between their objects, as
- * `app.synth()` does; returns whether any chart depends on another (then folders are numbered).
+ * `app.synth()` does. Says whether any chart depends on another (then folders are numbered) and
+ * whether there is any dependency at all.
  */
-function resolveDependencies(app: App): boolean {
+function resolveDependencies(app: App): { indexed: boolean; dependencies: boolean } {
   const all = new Map<IConstruct, IConstruct[]>();
   const findAll = (c: IConstruct) => {
     let found = all.get(c);
@@ -114,5 +120,5 @@ function resolveDependencies(app: App): boolean {
       }
     }
   }
-  return dependantCharts;
+  return { indexed: dependantCharts, dependencies: dependencies().length > 0 };
 }
