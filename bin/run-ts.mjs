@@ -55,6 +55,25 @@ function isFresh() {
   return Object.entries(recorded).every(([file, print]) => fingerprint(path.join(root, file)) === print);
 }
 
+/**
+ * The generated converters in imports/ (cdk8s import) end each object with
+ * `Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})`,
+ * which copies the object once per field it keeps: a Deployment's manifest took 0.9 ms to render,
+ * 40% of it there. The bundle gets the same object (the same own properties, in the same order)
+ * from one pass; imports/ stays byte for byte what cdk8s import writes.
+ */
+const GENERATED_FIELD_FILTER = 'return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});';
+const LINEAR_FIELD_FILTER = 'return Object.fromEntries(Object.entries(result).filter((i) => i[1] !== undefined));';
+const linearImports = {
+  name: 'linear-imports',
+  setup(build) {
+    build.onLoad({ filter: /[/\\]imports[/\\][^/\\]+\.ts$/ }, async (args) => ({
+      contents: (await fs.promises.readFile(args.path, 'utf-8')).replaceAll(GENERATED_FIELD_FILTER, LINEAR_FIELD_FILTER),
+      loader: 'ts',
+    }));
+  },
+};
+
 async function build() {
   const { build: esbuild } = await import('esbuild');
   fs.mkdirSync(buildDir, { recursive: true });
@@ -69,12 +88,14 @@ async function build() {
     outfile: temp,
     metafile: true,
     logLevel: 'warning',
+    plugins: [linearImports],
   });
   // Dependencies change only with package-lock.json, so their files need not be checked one by one.
   const inputs = Object.keys(result.metafile.inputs)
     .map((file) => path.relative(root, path.resolve(root, file)))
     .filter((file) => !file.startsWith(`node_modules${path.sep}`));
-  const prints = Object.fromEntries([...inputs, 'package-lock.json'].sort().map((file) => [file, fingerprint(path.join(root, file))]));
+  // This file too: it decides how the bundle is built.
+  const prints = Object.fromEntries([...inputs, 'package-lock.json', path.join('bin', 'run-ts.mjs')].sort().map((file) => [file, fingerprint(path.join(root, file))]));
   fs.renameSync(temp, bundle);
   fs.writeFileSync(`${manifest}.${process.pid}.tmp`, `${JSON.stringify(prints)}\n`);
   fs.renameSync(`${manifest}.${process.pid}.tmp`, manifest);

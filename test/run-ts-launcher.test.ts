@@ -57,6 +57,15 @@ describe('bin/run-ts.mjs', () => {
     }
   });
 
+  it('bundles the generated converters of imports/ with a one-pass field filter, leaving imports/ as cdk8s import wrote it', () => {
+    expect(run('main.ts', '--help').status).toBe(0);
+    const generated = 'return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});';
+    expect(fs.readFileSync(path.join(REPO_ROOT, 'imports', 'k8s.ts'), 'utf-8')).toContain(generated);
+    const bundled = fs.readFileSync(BUNDLE, 'utf-8');
+    expect(bundled).not.toContain('Object.entries(result).reduce(');
+    expect(bundled).toContain('return Object.fromEntries(Object.entries(result).filter((i) => i[1] !== void 0));');
+  });
+
   it('explains its usage without an entry point', () => {
     const result = run();
     expect(result.status).toBe(2);

@@ -8,7 +8,7 @@ import { parseFleet } from '../lib/fleet';
 import { synthesizeFleet } from '../lib/output';
 import { validationErrors, validationFailure, writeChartFolders } from '../lib/output/write-charts';
 import { generateFleet } from '../scripts/bench/generate-fleet.mjs';
-import { DEFAULT_FLEET, readTree, tempDir } from './helpers/app';
+import { DEFAULT_FLEET, readTree, runApp, tempDir } from './helpers/app';
 
 /**
  * A generated fleet (scripts/bench/generate-fleet.mjs, the benchmark's scale fleets) on the
@@ -23,9 +23,14 @@ function scaleFleetText(models: number): string {
 }
 
 describe('synthesis one environment at a time', () => {
-  it('writes the scale fleet deterministically, byte for byte what cdk8s app.synth() of one tree writes', () => {
-    const fleet = parseFleet(scaleFleetText(12));
+  it('writes the scale fleet deterministically, byte for byte what cdk8s app.synth() of one tree writes, from the sources and from the bundle', () => {
+    const text = scaleFleetText(12);
+    const fleet = parseFleet(text);
     const dir = tempDir();
+    // The app command runs the esbuild bundle (bin/run-ts.mjs), which builds imports/ its own way.
+    fs.writeFileSync(path.join(dir, 'scale.yaml'), text);
+    const app = runApp(['--config', path.join(dir, 'scale.yaml')], { CDK8S_OUTDIR: path.join(dir, 'app') });
+    expect(app.status, app.stderr).toBe(0);
     const streamed = synthesizeFleet({ fleet, outdir: path.join(dir, 'streamed') });
     const again = synthesizeFleet({ fleet, outdir: path.join(dir, 'again') });
     const single = synthesizeFleet({ fleet, outdir: path.join(dir, 'single'), singleTree: true });
@@ -37,6 +42,7 @@ describe('synthesis one environment at a time', () => {
     const tree = readTree(path.join(dir, 'streamed'));
     expect(tree).toEqual(readTree(path.join(dir, 'single')));
     expect(tree).toEqual(readTree(path.join(dir, 'again')));
+    expect(tree).toEqual(readTree(path.join(dir, 'app')));
     expect(Object.keys(tree).filter((f) => f.startsWith(`staging${path.sep}Rollout.`))).toHaveLength(12);
   });
 });
