@@ -1,4 +1,4 @@
-import { Duration } from 'cdk8s';
+import { Duration, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
 import { PrometheusRule, PrometheusRuleSpecGroupsRulesExpr } from '../../imports/prometheusrule-monitoring.coreos.com';
@@ -202,7 +202,7 @@ export class MonitoringBundle extends Construct implements ReplicaSetScrape {
       spec: { groups: [{ name: `torchserve-${service.name}`, rules: this.alerts.map((rule) => ({ ...rule, expr: PrometheusRuleSpecGroupsRulesExpr.fromString(rule.expr) })) }] },
     });
 
-    const dashboardJson = renderDashboard({
+    const dashboard = {
       modelName: service.modelName,
       environment,
       namespace: service.namespace,
@@ -217,13 +217,14 @@ export class MonitoringBundle extends Construct implements ReplicaSetScrape {
       errorRatioThreshold: errorRatio,
       gpuMemoryThreshold: gpuMemory,
       troubleshootingUrl: `${runbookBaseUrl}#troubleshooting`,
-    });
+    };
     this.dashboard = new k8s.KubeConfigMap(this, 'Dashboard', {
       metadata: {
         ...metadata(`${service.name}-dashboard`, dashboardLabels),
         annotations: { [folderAnnotation]: props.dashboardFolder ?? service.partOf ?? 'model-serving' },
       },
-      data: { [`${service.name}.json`]: `${JSON.stringify(dashboardJson, null, 2)}\n` },
+      // Rendered when the ConfigMap is: a fleet's dashboards (16 KB each) are not all held at once.
+      data: { [`${service.name}.json`]: Lazy.any({ produce: () => `${JSON.stringify(renderDashboard(dashboard), null, 2)}\n` }) },
     });
   }
 }
