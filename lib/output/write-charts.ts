@@ -3,6 +3,7 @@ import path from 'node:path';
 import { ApiObject, type App, Chart, DependencyGraph, Names } from 'cdk8s';
 import type { IConstruct } from 'constructs';
 import { manifestYaml } from '../private/manifest-yaml';
+import { capHeap } from '../private/release-memory';
 
 /**
  * What `app.synth()` does with `YamlOutputType.FOLDER_PER_CHART_FILE_PER_RESOURCE` (cdk8s 2.70),
@@ -52,11 +53,13 @@ export function writeChartFolders(app: App, writer: FileWriter = WRITE_NOW): Wri
     const folder = indexed ? `${String(index).padStart(4, '0')}-${Names.toDnsLabel(chart)}` : Names.toDnsLabel(chart);
     const dir = path.join(app.outdir, folder);
     fs.mkdirSync(dir, { recursive: true });
-    for (const apiObject of chartObjects(chart, dependencies)) {
+    chartObjects(chart, dependencies).forEach((apiObject, index) => {
       const file = `${apiObject.kind}.${apiObject.metadata.name}`.replace(/[^0-9a-zA-Z-_.]/g, '');
       writer.write(path.join(dir, file + app.outputFileExtension), manifestYaml(apiObject.toJson()));
       written[apiObject.name] = { path: apiObject.node.path };
-    }
+      // Each object's manifest is garbage once written: memory stays that of the construct tree.
+      if (index % 256 === 255) capHeap();
+    });
   });
   return written;
 }
