@@ -45,6 +45,23 @@ describe('synthesis one environment at a time', () => {
     expect(tree).toEqual(readTree(path.join(dir, 'app')));
     expect(Object.keys(tree).filter((f) => f.startsWith(`staging${path.sep}Rollout.`))).toHaveLength(12);
   });
+
+  it('records construct metadata as app.synth() does when the cdk8s CLI asks for it', () => {
+    const fleet = parseFleet(fs.readFileSync(DEFAULT_FLEET, 'utf-8'));
+    const dir = tempDir();
+    const previous = process.env.CDK8S_RECORD_CONSTRUCT_METADATA;
+    process.env.CDK8S_RECORD_CONSTRUCT_METADATA = 'true';
+    try {
+      synthesizeFleet({ fleet, outdir: path.join(dir, 'streamed') });
+      synthesizeFleet({ fleet, outdir: path.join(dir, 'single'), singleTree: true });
+    } finally {
+      if (previous === undefined) delete process.env.CDK8S_RECORD_CONSTRUCT_METADATA;
+      else process.env.CDK8S_RECORD_CONSTRUCT_METADATA = previous;
+    }
+    const metadata = fs.readFileSync(path.join(dir, 'streamed', 'construct-metadata.json'), 'utf-8');
+    expect(Object.keys(JSON.parse(metadata).resources).length).toBeGreaterThan(20);
+    expect(metadata).toBe(fs.readFileSync(path.join(dir, 'single', 'construct-metadata.json'), 'utf-8'));
+  });
 });
 
 /** A construct whose validation fails, as a library user's might. */
