@@ -1,5 +1,6 @@
 import { type Command, Option } from 'commander';
-import { ServingRepository } from '../lib/repository';
+// Not the lib/repository index: that would load the schema validators into every command.
+import { ServingRepository } from '../lib/repository/serving-repository';
 
 // Every command names the repository's files with the same flags and finds them by the same
 // rule (lib/repository/repository-paths.ts), so a command never reads one registry while

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The synth benchmark: `npm run bench [-- --runs N] [--json FILE] [--strict] [--launcher npx|bin] [--keep] [--no-settle]`.
+// The synth benchmark: `npm run bench [-- --runs N] [--scale-runs N] [--json FILE] [--strict] [--launcher npx|bin] [--keep] [--no-settle]`.
 //
 // Measures, side by side in one run (rounds interleaved, so drift in machine load hits every
 // measurement alike), the median of N runs of:
@@ -10,10 +10,13 @@
 //   e. the app command on a generated fleet of 100 models x 3 environments
 //   f. the app command on a generated fleet of 50 models x 3 environments
 //   g. d with no bundle yet (a fresh build folder each run): a fresh clone's first run
-//   h. the filesystem floor: plain node creating as many files of the same size as e wrote
-// Each measurement gets one untimed warm-up run first (the app's bundle in .build/ exists in any
-// repeated use); its time is reported as "cold" (for d that is cold only when .build/ is stale:
-// g measures a missing bundle on every run). Peak RSS comes from a preload
+//   h. the filesystem floor: plain node writing the files e wrote (same paths, so the same count
+//      and folders, and the same sizes) into a fresh folder
+//   i. the app command on a generated fleet of 1,000 models x 3 environments (--scale-runs runs)
+// Each measurement but i gets one untimed warm-up run first (the app's bundle in .build/ exists in
+// any repeated use); its time is reported as "cold" (for d that is cold only when .build/ is stale:
+// g measures a missing bundle on every run). i runs the bundle the others warmed, in the first
+// --scale-runs rounds only: one run takes tens of seconds. Peak RSS comes from a preload
 // (scripts/bench/report-rss.mjs), applied to every plain-node run alike; main.ts is unchanged.
 //
 // Prints a Markdown table for the README and the targets with PASS/FAIL. Exits 0 unless
@@ -41,15 +44,19 @@ const DELETED_STAMP = path.join(BENCH_DIR, '.last-delete');
 // ~0.05 ms, which would add a second to e. So deletions are synced and then left to age.
 const SETTLE_MS = 65_000;
 const MANY_FILES = 500;
+// The files h writes: e's output, recorded after e's first run.
+const FLOOR_LISTING = path.join(BENCH_DIR, 'rss', 'h-files.json');
 const REPORT_RSS = pathToFileURL(path.join(ROOT, 'scripts', 'bench', 'report-rss.mjs')).href;
 const THIRD_ENVIRONMENT = 'canary-eu';
+const SCALE_MODELS = 1000;
 const GENERATED_ENVIRONMENTS = ['staging', 'production', THIRD_ENVIRONMENT];
 
 const USAGE = `Usage: npm run bench [-- options]
 
   --runs N            timed runs per measurement, after one untimed warm-up (default 5)
+  --scale-runs N      timed runs of i, the 1,000-model fleet, at most --runs (default 3)
   --json FILE         also write the results as JSON
-  --strict            exit 1 when a target fails (b/a, d/c, e/d, peak RSS of e)
+  --strict            exit 1 when a target fails (b/a, d/c, e/h, e/d, i/e, peak RSS of e and i)
   --launcher npx|bin  how cdk8s synth is started for a and b: npx (default) or node_modules/.bin/cdk8s
   --keep              keep .bench/out/ (the synthesized output) afterwards
   --no-settle         start timing at once even if the benchmark deleted many files in the
@@ -66,6 +73,7 @@ function parseOptions(argv) {
       args: argv,
       options: {
         runs: { type: 'string', default: '5' },
+        'scale-runs': { type: 'string', default: '3' },
         json: { type: 'string' },
         strict: { type: 'boolean', default: false },
         launcher: { type: 'string', default: 'npx' },
@@ -86,7 +94,9 @@ function parseOptions(argv) {
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) fail(`--runs must be a positive integer, got ${values.runs}`, 2);
   if (!['npx', 'bin'].includes(values.launcher)) fail(`--launcher must be npx or bin, got ${values.launcher}`, 2);
-  return { runs, json: values.json, strict: values.strict, launcher: values.launcher, keep: values.keep, settle: !values['no-settle'] };
+  const scaleRuns = Number(values['scale-runs']);
+  if (!Number.isInteger(scaleRuns) || scaleRuns < 1) fail(`--scale-runs must be a positive integer, got ${values['scale-runs']}`, 2);
+  return { runs, scaleRuns: Math.min(scaleRuns, runs), json: values.json, strict: values.strict, launcher: values.launcher, keep: values.keep, settle: !values['no-settle'] };
 }
 
 function fail(message, code = 2) {
@@ -125,7 +135,7 @@ function prepareFixtures() {
   fs.symlinkSync(path.relative(TRIVIAL_DIR, path.join(ROOT, 'node_modules')), path.join(TRIVIAL_DIR, 'node_modules'), 'dir');
 
   const fleets = {};
-  for (const models of [100, 50]) {
+  for (const models of [100, 50, SCALE_MODELS]) {
     const file = path.join(BENCH_DIR, `fleet-${models}x${GENERATED_ENVIRONMENTS.length}.yaml`);
     fs.writeFileSync(file, generateFleet({ models, environments: GENERATED_ENVIRONMENTS }));
     fleets[models] = file;
@@ -205,7 +215,26 @@ function childEnv(extra) {
   return { ...env, ...extra };
 }
 
-function defineMeasurements({ launcher, fleets }) {
+/**
+ * Records the files of e's first run for h (see scripts/bench/write-files.mjs): their paths and
+ * sizes in FLOOR_LISTING, their count and total size in `floor`.
+ */
+function recordFloor(outdir, floor) {
+  const listing = [];
+  const walk = (rel) => {
+    for (const entry of fs.readdirSync(path.join(outdir, rel), { withFileTypes: true })) {
+      const child = path.join(rel, entry.name);
+      if (entry.isDirectory()) walk(child);
+      else if (entry.isFile()) listing.push([child, fs.statSync(path.join(outdir, child)).size]);
+    }
+  };
+  walk('');
+  fs.writeFileSync(FLOOR_LISTING, JSON.stringify(listing));
+  floor.files = listing.length;
+  floor.bytes = listing.reduce((sum, [, bytes]) => sum + bytes, 0);
+}
+
+function defineMeasurements({ launcher, fleets, floor }) {
   const cdk8s = launcher === 'npx' ? { cmd: 'npx', pre: ['cdk8s'] } : { cmd: path.join(ROOT, 'node_modules', '.bin', 'cdk8s'), pre: [] };
   const launcherText = launcher === 'npx' ? 'npx cdk8s synth' : 'node_modules/.bin/cdk8s synth';
   const synth = (outdir) => [...cdk8s.pre, 'synth', '--check-upgrade', 'false', '-o', outdir];
@@ -270,16 +299,26 @@ function defineMeasurements({ launcher, fleets }) {
     },
     {
       id: 'h',
-      // Sized from e's first run: see main().
-      label: 'filesystem floor: plain node creating as many files as e, of e\'s average size',
+      // The files of e's first run: see main().
+      label: 'filesystem floor: plain node writing e\'s files (same paths and sizes) into a fresh folder',
       cwd: ROOT,
       rss: true,
       floorOf: 'e',
-      build: (outdir, floor) => ({
-        cmd: process.execPath,
-        args: [path.join(ROOT, 'scripts', 'bench', 'write-files.mjs'), outdir, String(floor.files), String(Math.round(floor.bytes / Math.max(1, floor.files))), String(floor.folders)],
-      }),
-      check: (outdir) => (fs.existsSync(outdir) ? undefined : `missing ${rel(outdir)}`),
+      build: (outdir) => ({ cmd: process.execPath, args: [path.join(ROOT, 'scripts', 'bench', 'write-files.mjs'), outdir, FLOOR_LISTING] }),
+      check: (outdir) => {
+        const stats = treeStats(outdir);
+        return stats.files === floor.files && stats.bytes === floor.bytes ? undefined : `${rel(outdir)} holds ${stats.files} files, ${stats.bytes} bytes; e wrote ${floor.files} files, ${floor.bytes} bytes`;
+      },
+    },
+    {
+      id: 'i',
+      label: `app command, generated fleet ${SCALE_MODELS.toLocaleString('en-US')} models × 3 environments`,
+      cwd: ROOT,
+      rss: true,
+      models: SCALE_MODELS,
+      warmUp: false,
+      build: (outdir) => ({ cmd: process.execPath, args: [...app, '--config', fleetFile(SCALE_MODELS)], env: { CDK8S_OUTDIR: outdir } }),
+      check: checkFleet(GENERATED_ENVIRONMENTS, SCALE_MODELS),
     },
   ];
 }
@@ -361,7 +400,8 @@ const fmtRatio = (r) => r.toFixed(2);
 
 function summarize(m, cold, samples) {
   const ms = samples.map((s) => s.ms);
-  const rss = [cold, ...samples].map((s) => s.rssKB).filter((v) => v !== undefined);
+  const rss = [cold, ...samples].filter(Boolean).map((s) => s.rssKB).filter((v) => v !== undefined);
+  const first = cold ?? samples[0];
   return {
     id: m.id,
     label: m.label,
@@ -371,21 +411,26 @@ function summarize(m, cold, samples) {
     medianMs: median(ms),
     minMs: Math.min(...ms),
     maxMs: Math.max(...ms),
-    coldMs: cold.ms,
+    coldMs: cold?.ms,
     peakRssKB: rss.length ? Math.max(...rss) : undefined,
-    outputFiles: cold.files,
-    outputBytes: cold.bytes,
+    outputFiles: first.files,
+    outputBytes: first.bytes,
   };
 }
 
 function evaluate(r) {
   const ratio = (x, y) => r[x].medianMs / r[y].medianMs;
-  const rssMB = r.e.peakRssKB / 1024;
+  const rssMB = (id) => r[id].peakRssKB / 1024;
+  const ratioTarget = (x, y, limit, label) => ({ id: `${x}/${y}`, label: `${x} / ${y}: ${label}`, value: ratio(x, y), limit, op: '≤', text: fmtRatio(ratio(x, y)), counts: true });
+  const rssTarget = (id, limit) => ({ id: `${id}.rss`, label: `peak RSS of ${id} (MB)`, value: rssMB(id), limit, op: '<', text: rssMB(id).toFixed(0), counts: true });
   const targets = [
-    { id: 'b/a', label: 'b / a: `cdk8s synth` of the default fleet vs the trivial app', value: ratio('b', 'a'), limit: 1.5, op: '≤', text: fmtRatio(ratio('b', 'a')), counts: true },
-    { id: 'd/c', label: 'd / c: app command vs `node trivial.js`', value: ratio('d', 'c'), limit: 3, op: '≤', text: fmtRatio(ratio('d', 'c')), counts: true },
-    { id: 'e/d', label: 'e / d: 100 models × 3 environments vs the default fleet', value: ratio('e', 'd'), limit: 10, op: '≤', text: fmtRatio(ratio('e', 'd')), counts: true },
-    { id: 'e.rss', label: 'peak RSS of e (MB)', value: rssMB, limit: 500, op: '<', text: rssMB.toFixed(0), counts: true },
+    ratioTarget('b', 'a', 1.5, '`cdk8s synth` of the default fleet vs the trivial app'),
+    ratioTarget('d', 'c', 3, 'app command vs `node trivial.js`'),
+    ratioTarget('e', 'h', 5, '100 models × 3 environments vs writing its files alone'),
+    ratioTarget('e', 'd', 10, '100 models × 3 environments vs the default fleet'),
+    ratioTarget('i', 'e', 10.5, `${SCALE_MODELS.toLocaleString('en-US')} models vs 100 (linear: 10)`),
+    rssTarget('e', 500),
+    rssTarget('i', 400),
     { id: 'b.ms', label: 'b absolute (ms, informational)', value: r.b.medianMs, limit: 1500, op: '<', text: fmtMs(r.b.medianMs), counts: false },
     { id: 'e.ms', label: 'e absolute (ms, informational)', value: r.e.medianMs, limit: 4000, op: '<', text: fmtMs(r.e.medianMs), counts: false },
   ];
@@ -397,20 +442,21 @@ function evaluate(r) {
   const marginal = (r.e.medianMs - r.f.medianMs) / 50;
   // Cost above the default fleet's run, i.e. without the process start, imports and one model.
   const perModelAboveDefault = (r.e.medianMs - r.d.medianMs) / 99;
-  const linearity = { perModel50Ms: perModel50, perModelMarginal50to100Ms: marginal, perModelAboveDefaultMs: perModelAboveDefault, marginalOverAverage: marginal / perModel50 };
+  const perModelMarginal100toScale = (r.i.medianMs - r.e.medianMs) / (SCALE_MODELS - 100);
+  const linearity = { perModel50Ms: perModel50, perModelMarginal50to100Ms: marginal, perModelAboveDefaultMs: perModelAboveDefault, marginalOverAverage: marginal / perModel50, perModelMarginal100toScaleMs: perModelMarginal100toScale };
   return { targets, linearity };
 }
 
 function report({ options, meta, results, targets, linearity }) {
   const lines = [];
   lines.push(`Synth benchmark: node ${meta.node}, nproc ${meta.nproc} (${meta.cpu}), ${meta.platform}; ` +
-    `median of ${options.runs} timed run${options.runs === 1 ? '' : 's'} after one untimed warm-up ("cold") per measurement, rounds interleaved; ` +
+    `median of ${options.runs} timed run${options.runs === 1 ? '' : 's'} after one untimed warm-up ("cold") per measurement (i: ${options.scaleRuns} run${options.scaleRuns === 1 ? '' : 's'}, no warm-up), rounds interleaved; ` +
     `load average ${meta.loadBefore.toFixed(2)} before, ${meta.loadAfter.toFixed(2)} after.`);
   lines.push('');
   lines.push('| Measurement | Median ms | (min–max) ms | Cold first run ms | Peak RSS MB |');
   lines.push('| --- | ---: | ---: | ---: | ---: |');
   for (const r of Object.values(results)) {
-    lines.push(`| ${r.id}. ${r.label} | ${fmtMs(r.medianMs)} | (${fmtMs(r.minMs)}–${fmtMs(r.maxMs)}) | ${fmtMs(r.coldMs)} | ${fmtMB(r.peakRssKB)} |`);
+    lines.push(`| ${r.id}. ${r.label} | ${fmtMs(r.medianMs)} | (${fmtMs(r.minMs)}–${fmtMs(r.maxMs)}) | ${r.coldMs === undefined ? '–' : fmtMs(r.coldMs)} | ${fmtMB(r.peakRssKB)} |`);
   }
   lines.push('');
   lines.push('| Target | Measured | Limit | Result |');
@@ -423,10 +469,12 @@ function report({ options, meta, results, targets, linearity }) {
   lines.push(`Linearity (informational): ${fmtMs(linearity.perModel50Ms)} ms per model at 50 models (f / 50), ` +
     `${fmtMs(linearity.perModelMarginal50to100Ms)} ms per added model from 50 to 100 ((e − f) / 50; ` +
     `${fmtRatio(linearity.marginalOverAverage)}× the 50-model average), ` +
-    `${fmtMs(linearity.perModelAboveDefaultMs)} ms per model above the default fleet ((e − d) / 99), each model synthesized in 3 environments.`);
+    `${fmtMs(linearity.perModelAboveDefaultMs)} ms per model above the default fleet ((e − d) / 99), ` +
+    `${fmtMs(linearity.perModelMarginal100toScaleMs)} ms per added model from 100 to ${SCALE_MODELS.toLocaleString('en-US')} ((i − e) / ${SCALE_MODELS - 100}), each model synthesized in 3 environments.`);
   lines.push('');
-  lines.push(`e writes ${results.e.outputFiles} files (${(results.e.outputBytes / 1024 / 1024).toFixed(1)} MB); creating that many files alone (h) takes ` +
-    `${fmtMs(results.h.medianMs)} ms on this disk, ${fmtRatio(results.h.medianMs / results.e.medianMs)}× e's median.`);
+  lines.push(`e writes ${results.e.outputFiles} files (${(results.e.outputBytes / 1024 / 1024).toFixed(1)} MB); writing them alone (h) takes ` +
+    `${fmtMs(results.h.medianMs)} ms on this disk, ${fmtRatio(results.h.medianMs / results.e.medianMs)}× e's median. ` +
+    `i writes ${results.i.outputFiles} files (${(results.i.outputBytes / 1024 / 1024).toFixed(1)} MB).`);
   return lines.join('\n');
 }
 
@@ -450,21 +498,24 @@ async function main() {
   const fleets = prepareFixtures();
   await settle(options.settle);
   meta.loadBefore = os.loadavg()[0];
-  const measurements = defineMeasurements({ launcher: options.launcher, fleets });
+  const floor = {};
+  const measurements = defineMeasurements({ launcher: options.launcher, fleets, floor });
   const cold = {};
   const samples = Object.fromEntries(measurements.map((m) => [m.id, []]));
 
   process.stderr.write(`bench: warm-up (cold) runs: `);
   for (const m of measurements) {
-    if (m.floorOf) m.floor = cold[m.floorOf];
+    if (m.warmUp === false) continue;
     cold[m.id] = runOnce(m, 'cold');
+    if (m.id === 'e') recordFloor(path.join(OUT_DIR, 'e', 'cold', 'dist'), floor);
     process.stderr.write(`${m.id} ${fmtMs(cold[m.id].ms)} ms  `);
   }
   process.stderr.write('\n');
   for (let round = 0; round < options.runs; round += 1) {
     process.stderr.write(`bench: round ${round + 1}/${options.runs}: `);
     // Rotate the order each round so no measurement always runs right after the same one.
-    const order = measurements.map((_, i) => measurements[(i + round) % measurements.length]);
+    const order = measurements.map((_, i) => measurements[(i + round) % measurements.length])
+      .filter((m) => m.warmUp !== false || round < options.scaleRuns);
     for (const m of order) {
       const s = runOnce(m, `run${round}`);
       samples[m.id].push(s);
@@ -483,7 +534,7 @@ async function main() {
   }
   if (options.json) {
     const json = {
-      meta: { ...meta, runs: options.runs, launcher: options.launcher },
+      meta: { ...meta, runs: options.runs, scaleRuns: options.scaleRuns, launcher: options.launcher },
       measurements: Object.fromEntries(
         Object.entries(results).map(([id, r]) => [id, { ...r, peakRssMB: r.peakRssKB === undefined ? undefined : Math.round((r.peakRssKB / 1024) * 10) / 10 }]),
       ),

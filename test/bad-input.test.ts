@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { REGISTRY_FLEET, REPO_ROOT, readTree, runApp, tempDir } from './helpers/app';
+import { type CliRun, spawnAsync, twoAtATime } from './helpers/cli';
 import { editFleet } from './helpers/fleets';
 
 const REGISTRY = fs.readFileSync(path.join(path.dirname(REGISTRY_FLEET), 'registry.yaml'), 'utf-8');
@@ -70,22 +70,16 @@ const CASES: [string, string, string, string?][] = [
   ['an empty registry', MANAGED_TEXT, 'registry', ''],
 ];
 
-interface Run { status: number | null; stderr: string }
-
-function runAsync(args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'run-ts.mjs'), 'main.ts', ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env } });
-    let stderr = '';
-    child.stderr.on('data', (chunk) => { stderr += chunk; });
-    child.on('close', (status) => resolve({ status, stderr }));
-  });
+/** The app command, as cdk8s.yaml runs it. */
+function runAppAsync(args: string[], env: Record<string, string>): Promise<CliRun> {
+  return spawnAsync(process.execPath, [path.join(REPO_ROOT, 'bin', 'run-ts.mjs'), 'main.ts', ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env } });
 }
 
 describe('bad input loses nothing', () => {
   const dir = tempDir();
   const outdir = path.join(dir, 'dist');
   let before: Record<string, string>;
-  const results = new Map<string, Run>();
+  const results = new Map<string, CliRun>();
 
   beforeAll(async () => {
     expect(runApp([], { CDK8S_OUTDIR: outdir }).status).toBe(0);
@@ -96,12 +90,8 @@ describe('bad input loses nothing', () => {
       fs.writeFileSync(c.file, c.text);
       if (c.registry) fs.writeFileSync(c.registry, c.registryText as string);
     }
-    const worker = async () => {
-      for (let c = queue.shift(); c; c = queue.shift()) {
-        results.set(c.name, await runAsync(['--config', c.file], { CDK8S_OUTDIR: outdir, ...(c.registry ? { MODEL_REGISTRY: c.registry } : {}) }));
-      }
-    };
-    await Promise.all([worker(), worker()]);
+    const runs = await twoAtATime(queue.map((c) => () => runAppAsync(['--config', c.file], { CDK8S_OUTDIR: outdir, ...(c.registry ? { MODEL_REGISTRY: c.registry } : {}) })));
+    queue.forEach((c, i) => results.set(c.name, runs[i]));
   }, 120_000);
 
   it('has at least 30 cases', () => {

@@ -3,15 +3,19 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { REGISTRY_FLEET, fixtureWorkspace, readTree } from './helpers/app';
-import { runCli } from './helpers/cli';
+import { type CliRun, runCli, runCliAsync, twoAtATime } from './helpers/cli';
 import { changedLines } from './helpers/text';
+import { ServingRepository } from '../lib/repository';
 
 const MAR = (model: string, version: string) => `s3://betterprompts-models/${model}/${version}/${model}.mar`;
 
-/** A workspace with the registry-managed fixture fleet, its registry, and a synthesized dist/. */
+/**
+ * A workspace with the registry-managed fixture fleet, its registry, and dist/ as synth writes it
+ * (synthesized in-process: the synth command has tests of its own).
+ */
 function workspace(): string {
   const dir = fixtureWorkspace(REGISTRY_FLEET, 'deploy-');
-  expect(runCli(['synth'], { cwd: dir }).status).toBe(0);
+  ServingRepository.open({ config: path.join(dir, 'serving.yaml') }, {}).synthesize();
   return dir;
 }
 
@@ -26,14 +30,32 @@ function cli(dir: string, args: string[]) {
 }
 
 
+const REFUSED: [string, string[], string][] = [
+  ['a version not promoted to the stage', ['production', '1.1.0', 'rolling'], 'environments.production.versions.intent_classifier: pins intent_classifier 1.1.0, which registry.yaml never promoted to production'],
+  ['an unregistered version', ['staging', '2.0.0', 'rolling'], 'pins intent_classifier 2.0.0, which registry.yaml'],
+  ['an unknown environment', ['prod', '1.0.0', 'rolling'], '<environment> "prod" is not an environment of the fleet; it defines: staging, production'],
+  ['an unknown strategy', ['staging', '1.0.0', 'shadow'], 'unknown strategy "shadow"; use one of: rolling, canary, blue-green'],
+  ['a version that is not semver', ['staging', 'v2', 'rolling'], '<version> "v2": must be a semantic version'],
+];
+
 describe('model-serving deploy <environment> <version> <strategy>', () => {
   let dir: string;
-  beforeAll(() => {
+  const refused = new Map<string, { before: Record<string, string>; run: CliRun; after: Record<string, string> }>();
+  beforeAll(async () => {
     dir = workspace();
     // 1.1.0 is registered and promoted to staging only.
     cli(dir, ['model', 'register', '--name', 'intent_classifier', '--version', '1.1.0', '--path', MAR('intent_classifier', '1.1.0'), '--reason', 'retrained']);
     cli(dir, ['model', 'promote', '--name', 'intent_classifier', '--version', '1.1.0', '--to', 'staging', '--reason', 'offline eval passed']);
-  });
+    // The refusals change nothing, so they run first, two at a time, each on its own copy.
+    const copies = REFUSED.map(() => {
+      const copy = fixtureWorkspace(REGISTRY_FLEET, 'deploy-refused-');
+      fs.cpSync(dir, copy, { recursive: true });
+      return copy;
+    });
+    const befores = copies.map(snapshot);
+    const runs = await twoAtATime(REFUSED.map(([, args], i) => () => runCliAsync(['deploy', ...args], { cwd: copies[i] })));
+    REFUSED.forEach(([name], i) => refused.set(name, { before: befores[i], run: runs[i], after: snapshot(copies[i]) }));
+  }, 120_000);
 
   it('pins the version and strategy, changing only those lines of the fleet file, synthesizes, and prints what changes', () => {
     const before = fs.readFileSync(path.join(dir, 'serving.yaml'), 'utf-8');
@@ -63,19 +85,12 @@ describe('model-serving deploy <environment> <version> <strategy>', () => {
     expect(runCli(['check'], { cwd: dir }).status).toBe(0);
   });
 
-  it.each([
-    ['a version not promoted to the stage', ['production', '1.1.0', 'rolling'], 'environments.production.versions.intent_classifier: pins intent_classifier 1.1.0, which registry.yaml never promoted to production'],
-    ['an unregistered version', ['staging', '2.0.0', 'rolling'], 'pins intent_classifier 2.0.0, which registry.yaml'],
-    ['an unknown environment', ['prod', '1.0.0', 'rolling'], '<environment> "prod" is not an environment of the fleet; it defines: staging, production'],
-    ['an unknown strategy', ['staging', '1.0.0', 'shadow'], 'unknown strategy "shadow"; use one of: rolling, canary, blue-green'],
-    ['a version that is not semver', ['staging', 'v2', 'rolling'], '<version> "v2": must be a semantic version'],
-  ])('refuses %s, changing nothing', (_name, args, message) => {
-    const before = snapshot(dir);
-    const run = runCli(['deploy', ...args], { cwd: dir });
+  it.each(REFUSED)('refuses %s, changing nothing', (name, _args, message) => {
+    const { before, run, after } = refused.get(name)!;
     expect(run.status).toBe(1);
     expect(run.stderr).toContain(message);
     expect(run.stderr).not.toMatch(/\n\s+at /);
-    expect(snapshot(dir)).toEqual(before);
+    expect(after).toEqual(before);
   });
 
   it('names the file and line of a refused pin', () => {

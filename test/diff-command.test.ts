@@ -6,7 +6,7 @@ import { parseDocument } from 'yaml';
 import { emptyRegistry, promoteVersion, registerVersion, serializeRegistry } from '../lib/registry';
 import { tempDir } from './helpers/app';
 import { registryManaged } from './helpers/fleets';
-import { runCli } from './helpers/cli';
+import { runCli, runCliAsync, twoAtATime } from './helpers/cli';
 
 const FLEET = path.join(__dirname, 'fixtures', 'operations', 'fleet.yaml');
 
@@ -79,19 +79,21 @@ describe('model-serving diff, on real git history', () => {
     expect(md).toContain('  + models={"intent_classifier":{"1.1.0":');
   });
 
-  it('compares with dist/ at a git revision, from any folder of the repository', () => {
-    const atHead = runCli(['diff', '--base', 'HEAD'], { cwd: repo });
+  it('compares with dist/ at a git revision, from any folder of the repository', async () => {
+    fs.mkdirSync(path.join(repo, 'docs'), { recursive: true });
+    const [atHead, fromSubfolder, absolute] = await twoAtATime([
+      () => runCliAsync(['diff', '--base', 'HEAD'], { cwd: repo }),
+      () => runCliAsync(['--config', '../serving.yaml', 'diff', '--base', firstCommit, '--dist', '../dist'], { cwd: path.join(repo, 'docs') }),
+      () => runCliAsync(['--config', '../serving.yaml', 'diff', '--base', firstCommit, '--dist', path.join(repo, 'dist')], { cwd: path.join(repo, 'docs') }),
+    ]);
     expect(atHead.status).toBe(0);
     expect(atHead.stdout).toContain(`\`dist/\` at \`HEAD\` (${firstCommit.slice(0, 7)}) → a fresh synthesis of \`serving.yaml\``);
     // dist/ on disk is HEAD's dist/, so everything but the title is the same.
     const body = (md: string) => md.split('\n').slice(3).join('\n');
     expect(body(atHead.stdout)).toBe(body(onDisk.stdout));
 
-    fs.mkdirSync(path.join(repo, 'docs'), { recursive: true });
-    const fromSubfolder = runCli(['--config', '../serving.yaml', 'diff', '--base', firstCommit, '--dist', '../dist'], { cwd: path.join(repo, 'docs') });
     expect(fromSubfolder.status).toBe(0);
     expect(body(fromSubfolder.stdout)).toBe(body(onDisk.stdout));
-    const absolute = runCli(['--config', '../serving.yaml', 'diff', '--base', firstCommit, '--dist', path.join(repo, 'dist')], { cwd: path.join(repo, 'docs') });
     expect(body(absolute.stdout)).toBe(body(onDisk.stdout));
   });
 
@@ -131,11 +133,13 @@ describe('model-serving diff, on real git history', () => {
     }
   });
 
-  it('reports a revision git does not know, or a missing dist/, as a usage error', () => {
-    const unknown = runCli(['diff', '--base', 'no-such-branch'], { cwd: repo });
+  it('reports a revision git does not know, or a missing dist/, as a usage error', async () => {
+    const [unknown, missing] = await twoAtATime([
+      () => runCliAsync(['diff', '--base', 'no-such-branch'], { cwd: repo }),
+      () => runCliAsync(['diff', '--dist', 'out'], { cwd: repo }),
+    ]);
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toBe(`error: --base "no-such-branch" is not a commit of the git repository in ${fs.realpathSync(repo)}\n`);
-    const missing = runCli(['diff', '--dist', 'out'], { cwd: repo });
     expect(missing.status).toBe(1);
     expect(missing.stderr).toBe('error: out/ does not exist; run "model-serving synth" first, or compare with a git revision: --base <ref>\n');
   });

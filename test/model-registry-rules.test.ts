@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DEFAULT_FLEET, REGISTRY_FLEET, REPO_ROOT, readTree, tempDir } from './helpers/app';
+import { spawnAsync, twoAtATime } from './helpers/cli';
 
 const CLI = path.join(REPO_ROOT, 'bin', 'model-serving');
 const MAR = (version: string) => `s3://betterprompts-models/intent_classifier/${version}/intent_classifier.mar`;
@@ -14,24 +15,25 @@ interface Run {
   readonly stderr: string;
 }
 
+/** The environment of a CLI run as a git user named "tester", with the default registry file. */
+function cliEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    MODEL_REGISTRY: undefined,
+    SERVING_CONFIG: undefined,
+    // Command-line-scoped git config beats every config file, so the actor is known.
+    GIT_CONFIG_COUNT: '2',
+    GIT_CONFIG_KEY_0: 'user.name',
+    GIT_CONFIG_VALUE_0: 'Tester',
+    GIT_CONFIG_KEY_1: 'user.email',
+    GIT_CONFIG_VALUE_1: 'tester@example.com',
+    ...env,
+  };
+}
+
 /** Runs the real CLI in `cwd`, as a git user named "tester", with the default registry file. */
 function cli(cwd: string, args: string[], env: Record<string, string | undefined> = {}): Run {
-  const result = spawnSync(CLI, args, {
-    cwd,
-    encoding: 'utf-8',
-    env: {
-      ...process.env,
-      MODEL_REGISTRY: undefined,
-      SERVING_CONFIG: undefined,
-      // Command-line-scoped git config beats every config file, so the actor is known.
-      GIT_CONFIG_COUNT: '2',
-      GIT_CONFIG_KEY_0: 'user.name',
-      GIT_CONFIG_VALUE_0: 'Tester',
-      GIT_CONFIG_KEY_1: 'user.email',
-      GIT_CONFIG_VALUE_1: 'tester@example.com',
-      ...env,
-    },
-  });
+  const result = spawnSync(CLI, args, { cwd, encoding: 'utf-8', env: cliEnv(env) });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -241,10 +243,17 @@ const REFUSALS: [string, string[], number, string][] = [
 ];
 
 describe('registry rules', () => {
-  it.each(REFUSALS)('refuse %s, leaving the registry byte-identical', (_what, args, status, message) => {
-    const { dir, file } = seededRegistry();
-    const before = fs.readFileSync(file);
-    const run = cli(dir, args);
+  // Each refusal in its own copy of the seed, run two at a time.
+  const refusals = new Map<string, { dir: string; file: string; before: Buffer; run: Run }>();
+  beforeAll(async () => {
+    const cases = REFUSALS.map(([what, args]) => ({ what, args, ...seededRegistry() }));
+    const befores = cases.map((c) => fs.readFileSync(c.file));
+    const runs = await twoAtATime(cases.map((c) => () => spawnAsync(CLI, c.args, { cwd: c.dir, env: cliEnv({}) })));
+    cases.forEach((c, i) => refusals.set(c.what, { dir: c.dir, file: c.file, before: befores[i], run: runs[i] }));
+  }, 120_000);
+
+  it.each(REFUSALS)('refuse %s, leaving the registry byte-identical', (what, args, status, message) => {
+    const { dir, file, before, run } = refusals.get(what)!;
     expect(run.stderr.split('\n')[0]).toBe(message);
     if (status === 1 && args[1] !== 'history') expect(run.stderr).toContain('Nothing was changed; registry.yaml is as it was.');
     expect(run.status).toBe(status);

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,6 +6,7 @@ import { FleetConfigError, parseFleet } from '../lib/fleet';
 import { type KubeObject, checkPolicies } from '../lib/policy';
 import { formatIssue, validateDirectory } from '../lib/validation';
 import { synthToTemp } from './helpers/app';
+import { spawnAsync, twoAtATime } from './helpers/cli';
 import { type AnalysisMetric, measurementPhase } from './helpers/argo-analysis';
 import { RELEASE_FIXTURE_FLEET, editFleet } from './helpers/fleets';
 import { type Manifest, readEnvironment } from './helpers/manifests';
@@ -49,9 +49,10 @@ describe.each(CASES)('%s through %s', (strategy, gatewayName, gateway) => {
     expect(rollout.spec.template.spec.securityContext.runAsNonRoot).toBe(true);
   });
 
-  it('passes strict schema validation (Rollout, AnalysisTemplate, Services and routes) and builds with kubectl kustomize', () => {
+  it('passes strict schema validation (Rollout, AnalysisTemplate, Services and routes) and builds with kubectl kustomize', async () => {
+    const builds = twoAtATime(fs.readdirSync(outdir).map((folder) => () => spawnAsync('kubectl', ['kustomize', path.join(outdir, folder)], { cwd: outdir, env: process.env })));
     expect(validateDirectory(outdir).issues.map(formatIssue)).toEqual([]);
-    for (const folder of fs.readdirSync(outdir)) execFileSync('kubectl', ['kustomize', path.join(outdir, folder)], { encoding: 'utf-8' });
+    for (const build of await builds) expect(build.status, build.stderr).toBe(0);
   });
 
   it('names only Services, Ingresses, TraefikServices and HTTPRoutes that exist in the same output', () => {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { OutputFolderReport, ServingRepository, TreeDifference } from '../../lib/repository';
-import { formatIssue } from '../../lib/validation';
+import type * as Validation from '../../lib/validation';
 import { CliError, refusing } from '../cli-error';
 import { openRepository, outputOption, packagingDirOption, registryOption } from '../options';
 
@@ -22,9 +22,11 @@ export function registerCheck(program: Command): void {
     .addOption(registryOption())
     .addOption(outputOption())
     .addOption(packagingDirOption())
-    .action((_options: unknown, command: Command) => {
+    .action(async (_options: unknown, command: Command) => {
       const repository = openRepository(command);
-      const report = refusing(() => repository.check(), 'check: FAILED');
+      // The schema validators and the CEL runtime load only for the commands that use them.
+      const [{ checkRepository }, { formatIssue }] = await Promise.all([import('../../lib/repository/output-check'), import('../../lib/validation')]);
+      const report = refusing(() => checkRepository(repository), 'check: FAILED');
       const problems: string[] = [];
       const ok: string[] = [];
       const outdir = repository.display(repository.paths.outdir);
@@ -38,7 +40,7 @@ export function registerCheck(program: Command): void {
       } else {
         ok.push(`${outdir}/ is fresh`);
       }
-      folderProblems(repository, report.output, outdir, problems, ok);
+      folderProblems(repository, report.output, outdir, problems, ok, formatIssue);
       const images = report.images;
       if (images.fresh) {
         if (images.files.length > 0) ok.push(`the serving image files (${images.images.map((i) => `${i.name}`).join(', ')}) are what the fleet file defines`);
@@ -49,7 +51,7 @@ export function registerCheck(program: Command): void {
           ...images.changed.map((f) => `  ${images.foreign.includes(f) ? 'foreign' : 'changed'}  ${shown(f.path)}`),
           ...images.stale.map((f) => `  extra    ${shown(f)}`));
       }
-      if (report.packaging) folderProblems(repository, report.packaging, repository.display(repository.paths.packagingDir), problems, ok);
+      if (report.packaging) folderProblems(repository, report.packaging, repository.display(repository.paths.packagingDir), problems, ok, formatIssue);
 
       for (const line of ok) console.log(`check: ${line}`);
       if (problems.length > 0) {
@@ -68,7 +70,7 @@ function staleness(diff: TreeDifference, outdir: string): string[] {
   return capped(lines).map((l) => `  ${l}`);
 }
 
-function folderProblems(repository: ServingRepository, report: OutputFolderReport, label: string, problems: string[], ok: string[]): void {
+function folderProblems(repository: ServingRepository, report: OutputFolderReport, label: string, problems: string[], ok: string[], formatIssue: typeof Validation.formatIssue): void {
   if (report.schemaIssues.length > 0) {
     problems.push(`${label}/: ${report.schemaIssues.length} schema problem(s):`, ...capped(report.schemaIssues.map(formatIssue)).map((l) => `  ${l}`));
   } else {

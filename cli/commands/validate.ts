@@ -3,8 +3,8 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { Command } from 'commander';
 import { loadFleet } from '../../lib/fleet';
-import { checkFolderPolicies, kustomizationFolders, manifestFiles } from '../../lib/repository';
-import { type CelSummary, describeCelRule, formatIssue, validateDirectory } from '../../lib/validation';
+import type * as OutputCheck from '../../lib/repository/output-check';
+import type * as Validation from '../../lib/validation';
 import { CliError } from '../cli-error';
 import { openRepository } from '../options';
 
@@ -22,15 +22,17 @@ export function registerValidate(program: Command): void {
     .command('validate')
     .description('check manifests: strict schemas, Pod Security restricted and kube-linter checks, and kubeconform -strict when installed')
     .argument('[dir]', 'folder of synthesized manifests (default: the output folder, dist beside the fleet file)')
-    .action((given: string | undefined, _options: unknown, command: Command) => {
+    .action(async (given: string | undefined, _options: unknown, command: Command) => {
       const repository = openRepository(command);
       const dir = given ?? repository.paths.outdir;
       if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new CliError(`${dir} is not a directory; run "npm run synth" first`);
-      const schemasOk = runSchemas(dir);
-      const policiesOk = runPolicies(dir, productionNamespaces(repository.paths.fleetFile));
+      // The schema validators and the CEL runtime load only for the commands that use them.
+      const [checks, validation] = await Promise.all([import('../../lib/repository/output-check'), import('../../lib/validation')]);
+      const schemasOk = runSchemas(dir, validation);
+      const policiesOk = runPolicies(dir, productionNamespaces(repository.paths.fleetFile), checks);
       const kubeconform = findOnPath('kubeconform');
       let kubeconformOk = true;
-      if (kubeconform) kubeconformOk = runKubeconform(dir, kubeconform);
+      if (kubeconform) kubeconformOk = runKubeconform(dir, kubeconform, checks);
       else console.log('kubeconform: skipped, kubeconform is not on PATH');
       if (!(schemasOk && policiesOk && kubeconformOk)) throw new CliError('validation failed (see above)');
     });
@@ -45,7 +47,7 @@ function productionNamespaces(fleetFile: string): string[] {
   }
 }
 
-function runPolicies(dir: string, production: string[]): boolean {
+function runPolicies(dir: string, production: string[], { checkFolderPolicies }: typeof OutputCheck): boolean {
   const violations = checkFolderPolicies(dir, production);
   for (const v of violations) console.log(`${path.relative(process.cwd(), v.folder) || '.'}: ${v.object}: [${v.check}] ${v.message}`);
   console.log(`Policies: Pod Security restricted and kube-linter defaults - ${violations.length} violation(s)`);
@@ -82,19 +84,19 @@ function findOnPath(command: string): string | undefined {
   return undefined;
 }
 
-function runSchemas(dir: string): boolean {
+function runSchemas(dir: string, { validateDirectory, formatIssue, describeCelRule }: typeof Validation): boolean {
   const result = validateDirectory(dir);
   for (const issue of result.issues) console.log(formatIssue(issue));
   console.log(
     `Summary: ${result.objects} resource(s) found in ${result.files} file(s) - Valid: ${result.objects - result.invalid}, Invalid: ${result.invalid}`,
   );
-  printCelSummary(result.cel);
+  printCelSummary(result.cel, describeCelRule);
   return result.issues.length === 0;
 }
 
 /** The CEL rules' counts, then the rules that were met but not evaluated: transition rules and unsupported ones. */
-function printCelSummary(cel: CelSummary): void {
-  const count = (uses: CelSummary['transitionSkipped']): number => uses.reduce((n, u) => n + u.count, 0);
+function printCelSummary(cel: Validation.CelSummary, describeCelRule: typeof Validation.describeCelRule): void {
+  const count = (uses: Validation.CelSummary['transitionSkipped']): number => uses.reduce((n, u) => n + u.count, 0);
   console.log(
     `CEL rules (x-kubernetes-validations): ${cel.evaluations} evaluation(s) of ${cel.evaluatedRules.length} rule(s) on ${cel.objects} object(s) - ` +
       `Failed: ${cel.failures}, Transition rules skipped: ${count(cel.transitionSkipped)}, Unsupported: ${count(cel.unsupported)}, ` +
@@ -108,7 +110,7 @@ function printCelSummary(cel: CelSummary): void {
   }
 }
 
-function runKubeconform(dir: string, kubeconform: string): boolean {
+function runKubeconform(dir: string, kubeconform: string, { kustomizationFolders, manifestFiles }: typeof OutputCheck): boolean {
   const kubectl = findOnPath('kubectl');
   const folders = kustomizationFolders(dir);
   if (folders.length === 0) {

@@ -99,7 +99,7 @@ export function renderLocalCompose(options: LocalComposeOptions): LocalCompose {
   // A model with a serving image runs it built from the same Dockerfile as in CI, so it loads the
   // same packages; --image then replaces the TorchServe image it is built from.
   const imageOf = (model: ModelConfig): Pick<ServiceInput, 'image' | 'build'> => {
-    const serving = servingImageOf(fleet, model.name);
+    const serving = servingImageOf(fleet, model);
     if (serving.name === undefined) return { image: options.image ?? serving.ref };
     return {
       image: `${fleet.name}-${serving.name}:local`,

@@ -151,7 +151,7 @@ export class EnvironmentChart extends Chart {
         modelVersion: release.version,
         modelArchive: ModelArchive.fromUri(release.mar),
         handler: model.handler,
-        image: servingImageOf(props.fleet, model.name).ref,
+        image: servingImageOf(props.fleet, model).ref,
         modelFetcherImage: imageRef(props.fleet.modelFetcher),
         pythonPackageIndex: model.installAtLoad?.indexUrl,
         replicas: env.replicas,

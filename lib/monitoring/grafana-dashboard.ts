@@ -212,7 +212,10 @@ function renderPanel(spec: PanelSpec, index: number): Record<string, unknown> {
 function sortKeysDeep(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeysDeep);
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value).sort().map((key) => [key, sortKeysDeep((value as Record<string, unknown>)[key])]));
+    // Without an array of entries per object: a dashboard has hundreds of objects, a fleet thousands of dashboards.
+    const sorted: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) sorted[key] = sortKeysDeep((value as Record<string, unknown>)[key]);
+    return sorted;
   }
   return value;
 }

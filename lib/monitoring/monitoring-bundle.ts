@@ -213,6 +213,7 @@ export class MonitoringBundle extends Construct implements ReplicaSetScrape {
         ...metadata(`${service.name}-dashboard`, dashboardLabels),
         annotations: { [folderAnnotation]: props.dashboardFolder ?? service.partOf ?? 'model-serving' },
       },
+      // Rendered when the ConfigMap is: a fleet's dashboards (16 KB each) are not all held at once.
       data: { [`${service.name}.json`]: Lazy.any({ produce: () => `${JSON.stringify(dashboardJson(), null, 2)}\n` }) as unknown as string },
     });
   }

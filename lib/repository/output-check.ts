@@ -1,9 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { readManifestDocuments } from '../private/yaml-source';
 import { type KubeObject, type PolicyViolation, checkPolicies } from '../policy';
+import { type ServingImageFilesPlan, planServingImageFiles } from '../image';
+import { synthesizeFleet } from '../output';
 import { type ManifestIssue, validateDirectory } from '../validation';
+import type { ServingRepository } from './serving-repository';
 
 /** The folder itself and its direct subfolders that hold a kustomization.yaml, sorted. */
 export function kustomizationFolders(dir: string): string[] {
@@ -123,4 +127,51 @@ function listFiles(dir: string, ignore: readonly string[]): Map<string, string> 
   };
   walk('');
   return new Map([...out].sort(([x], [y]) => x.localeCompare(y)));
+}
+
+const EMPTY_REPORT: OutputFolderReport = { objects: 0, files: 0, schemaIssues: [], violations: [], kustomize: { built: [], failed: [] } };
+
+/** Everything `check` found, grouped by what to do about it. */
+export interface RepositoryCheck {
+  /** Whether there is a model registry. */
+  readonly registry: boolean;
+  readonly environments: readonly string[];
+  readonly models: readonly string[];
+  /** The output folder against a fresh synthesis. */
+  readonly freshness: TreeDifference;
+  /** The checks of the output folder; nothing when it does not exist (freshness says so). */
+  readonly output: OutputFolderReport;
+  /** Packaging Job folders, checked the same way; undefined when there are none. */
+  readonly packaging?: OutputFolderReport;
+  /** The serving images' files (`model-serving image`) against what the fleet defines. */
+  readonly images: ServingImageFilesPlan;
+}
+
+/**
+ * `model-serving check`: what a CI run of the users' own repository must prove: the fleet file and the registry are
+ * valid together, the committed output is exactly what they synthesize, and every object
+ * passes the strict schemas, the policy suite and a Kustomize build; packaging Jobs too.
+ */
+export function checkRepository(repository: ServingRepository, options: { kubectl?: string } = {}): RepositoryCheck {
+  const fleet = repository.loadFleet();
+  const registry = repository.loadRegistry();
+  repository.releases(fleet, registry);
+  const fresh = fs.mkdtempSync(path.join(os.tmpdir(), 'model-serving-check-'));
+  try {
+    const outdir = path.join(fresh, 'out');
+    synthesizeFleet({ fleet: fleet.config, registry: registry?.registry, outdir });
+    const productionNamespaces = Object.values(fleet.config.environments).filter((e) => e.stage === 'production').map((e) => e.namespace);
+    const hasPackaging = fs.existsSync(repository.paths.packagingDir) && fs.readdirSync(repository.paths.packagingDir).length > 0;
+    return {
+      registry: registry !== undefined,
+      environments: Object.keys(fleet.config.environments).sort(),
+      models: fleet.config.models.map((m) => m.name),
+      freshness: compareTrees(outdir, repository.paths.outdir),
+      output: fs.existsSync(repository.paths.outdir) ? checkOutputFolder(repository.paths.outdir, { productionNamespaces, kubectl: options.kubectl }) : EMPTY_REPORT,
+      packaging: hasPackaging ? checkOutputFolder(repository.paths.packagingDir, { kubectl: options.kubectl }) : undefined,
+      images: planServingImageFiles(fleet.config, repository.paths.fleetFile),
+    };
+  } finally {
+    fs.rmSync(fresh, { recursive: true, force: true });
+  }
 }

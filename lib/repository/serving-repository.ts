@@ -2,16 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type FleetSource, loadFleetSource, parseFleetSource } from '../fleet';
-import { type ServingImageFilesPlan, planServingImageFiles } from '../image';
 import { type SynthesizeFleetResult, recoverInterruptedSwap, synthesizeFleet } from '../output';
 import {
   type DeployedReleases, type ModelRegistry, type RegistryFile, RegistryError, readRegistryFile, resolveReleases, writeFileAtomic, writeRegistryFile,
 } from '../registry';
 import { type ManifestDiff, diffManifests, readManifestDirectory } from '../review';
-import { type OutputFolderReport, type TreeDifference, checkOutputFolder, compareTrees } from './output-check';
 import { type RepositoryPathOptions, type RepositoryPaths, resolveRepositoryPaths } from './repository-paths';
 
-const EMPTY_REPORT: OutputFolderReport = { objects: 0, files: 0, schemaIssues: [], violations: [], kustomize: { built: [], failed: [] } };
 
 /** A change to the reviewed files, checked and previewed, not yet written. */
 export interface PlannedChange {
@@ -33,21 +30,6 @@ export interface RepositoryChange {
   readonly registry?: ModelRegistry | null;
 }
 
-/** Everything `check` found, grouped by what to do about it. */
-export interface RepositoryCheck {
-  /** Whether there is a model registry. */
-  readonly registry: boolean;
-  readonly environments: readonly string[];
-  readonly models: readonly string[];
-  /** The output folder against a fresh synthesis. */
-  readonly freshness: TreeDifference;
-  /** The checks of the output folder; nothing when it does not exist (freshness says so). */
-  readonly output: OutputFolderReport;
-  /** Packaging Job folders, checked the same way; undefined when there are none. */
-  readonly packaging?: OutputFolderReport;
-  /** The serving images' files (`model-serving image`) against what the fleet defines. */
-  readonly images: ServingImageFilesPlan;
-}
 
 /**
  * The serving repository a platform team works in: the fleet file, the model registry beside
@@ -165,34 +147,5 @@ export class ServingRepository {
         return synthesizeFleet({ fleet: fleet.config, registry: registryFile?.registry, outdir: this.paths.outdir });
       },
     };
-  }
-
-  /**
-   * What a CI run of the users' own repository must prove: the fleet file and the registry are
-   * valid together, the committed output is exactly what they synthesize, and every object
-   * passes the strict schemas, the policy suite and a Kustomize build; packaging Jobs too.
-   */
-  public check(options: { kubectl?: string } = {}): RepositoryCheck {
-    const fleet = this.loadFleet();
-    const registry = this.loadRegistry();
-    this.releases(fleet, registry);
-    const fresh = fs.mkdtempSync(path.join(os.tmpdir(), 'model-serving-check-'));
-    try {
-      const outdir = path.join(fresh, 'out');
-      synthesizeFleet({ fleet: fleet.config, registry: registry?.registry, outdir });
-      const productionNamespaces = Object.values(fleet.config.environments).filter((e) => e.stage === 'production').map((e) => e.namespace);
-      const hasPackaging = fs.existsSync(this.paths.packagingDir) && fs.readdirSync(this.paths.packagingDir).length > 0;
-      return {
-        registry: registry !== undefined,
-        environments: Object.keys(fleet.config.environments).sort(),
-        models: fleet.config.models.map((m) => m.name),
-        freshness: compareTrees(outdir, this.paths.outdir),
-        output: fs.existsSync(this.paths.outdir) ? checkOutputFolder(this.paths.outdir, { productionNamespaces, kubectl: options.kubectl }) : EMPTY_REPORT,
-        packaging: hasPackaging ? checkOutputFolder(this.paths.packagingDir, { kubectl: options.kubectl }) : undefined,
-        images: planServingImageFiles(fleet.config, this.paths.fleetFile),
-      };
-    } finally {
-      fs.rmSync(fresh, { recursive: true, force: true });
-    }
   }
 }

@@ -1,8 +1,15 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isIPv4, isIPv6 } from 'node:net';
 import * as path from 'node:path';
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import Ajv, { _, type ErrorObject, type ValidateFunction } from 'ajv';
+import ajvPackage from 'ajv/package.json';
+import equal from 'ajv/dist/runtime/equal';
+import ucs2length from 'ajv/dist/runtime/ucs2length';
+import uri from 'ajv/dist/runtime/uri';
+import validationError from 'ajv/dist/runtime/validation_error';
+import standaloneCode from 'ajv/dist/standalone';
 import { isMap, isScalar, isSeq, parseAllDocuments, type Document } from 'yaml';
 import {
   CelRuleSet,
@@ -53,6 +60,13 @@ export interface ManifestValidatorOptions {
    * imagePullPolicy values) that the 1.28 OpenAPI definitions do not declare. Defaults to true.
    */
   kubernetesModels?: boolean;
+  /**
+   * Where each kind's compiled validator is kept between runs (Ajv standalone code), so that only the first
+   * run after a schema, Ajv or option change pays for compiling it; `false` compiles in memory only. A
+   * cache folder serves one schema folder: it keeps only the validators of that folder's current schemas.
+   * Defaults to the repository's `.build/validators` (gitignored) for the default schema folder, else `false`.
+   */
+  cacheDir?: string | false;
 }
 
 /**
@@ -71,6 +85,10 @@ export const DEFAULT_SCHEMA_DIR =
   typeof MODEL_SERVING_BUNDLE_ROOT === 'string'
     ? path.resolve(__dirname, MODEL_SERVING_BUNDLE_ROOT, 'imports', 'schemas')
     : path.resolve(__dirname, '..', '..', 'imports', 'schemas');
+
+/** Where compiled validators are kept by default (see {@link ManifestValidatorOptions.cacheDir}). */
+// Beside the schemas' package root: the repository's (gitignored) .build, or the installed package's own build folder.
+export const DEFAULT_VALIDATOR_CACHE_DIR = path.resolve(DEFAULT_SCHEMA_DIR, '..', '..', '.build', 'validators');
 
 type Schema = { [keyword: string]: unknown };
 
@@ -165,7 +183,8 @@ const goRegExp = Object.assign(
       .replace(/\(\?P</g, '(?<');
     return new RegExp(source, [...new Set(flags + extraFlags)].join(''));
   },
-  { code: 'new RegExp' },
+  // How a cached validator's code reaches this function (see CachedValidators).
+  { code: '__validatorHelpers.goRegExp' },
 );
 
 function isRfc3339(value: string): boolean {
@@ -299,6 +318,88 @@ function strictCrdRoot(schema: Schema): void {
   }
 }
 
+/** Ajv's options, but for the code options, which hold functions. */
+const AJV_OPTIONS = {
+  // The schemas carry x-kubernetes-* keywords and OpenAPI leftovers that Ajv's strict mode rejects.
+  strict: false,
+  allErrors: true,
+  // Generated, trusted schemas: skipping meta-validation keeps start-up fast.
+  validateSchema: false,
+  // CRD patterns are Go RE2 expressions; escapes such as `\-` are legal there but not in unicode-mode JS.
+  unicodeRegExp: false,
+} as const;
+
+/** What a cached validator's code refers to: Ajv's runtime, the formats and the RE2 translation. */
+const VALIDATOR_HELPERS = { formats: KNOWN_FORMATS, goRegExp };
+/** The modules of Ajv's runtime that generated code requires (`require("ajv/dist/runtime/equal").default`). */
+const AJV_RUNTIME: Record<string, unknown> = {
+  'ajv/dist/runtime/equal': { default: equal },
+  'ajv/dist/runtime/ucs2length': { default: ucs2length },
+  'ajv/dist/runtime/uri': { default: uri },
+  'ajv/dist/runtime/validation_error': { default: validationError },
+};
+
+/**
+ * Compiled validators on disk, one file per kind: Ajv's standalone code of exactly the validator Ajv
+ * compiled, under a folder named by the hash of everything the code depends on (Ajv's version and
+ * options, the formats, and every schema after the strict transform), so that a changed input never
+ * meets an old validator. Compiling the Kubernetes and CRD schemas took about 2.5 s of every validate
+ * and check run; loading their code takes milliseconds. A cache that cannot be read or written only
+ * means compiling, as without one.
+ */
+class CachedValidators {
+  private readonly dir: string;
+
+  constructor(
+    private readonly root: string,
+    private readonly inputsHash: string,
+  ) {
+    this.dir = path.join(root, inputsHash);
+  }
+
+  private file(name: string): string {
+    return path.join(this.dir, `${name.replace(/[^A-Za-z0-9.-]/g, '_')}.cjs`);
+  }
+
+  load(name: string): ValidateFunction | undefined {
+    let code: string;
+    try {
+      code = readFileSync(this.file(name), 'utf-8');
+    } catch {
+      return undefined;
+    }
+    try {
+      const module = { exports: {} as unknown };
+      const runtimeRequire = (id: string): unknown => {
+        if (id in AJV_RUNTIME) return AJV_RUNTIME[id];
+        throw new Error(`a cached validator requires ${id}`);
+      };
+      new Function('module', 'exports', 'require', '__validatorHelpers', code)(module, module.exports, runtimeRequire, VALIDATOR_HELPERS);
+      return typeof module.exports === 'function' ? (module.exports as ValidateFunction) : undefined;
+    } catch {
+      // Unreadable or from an incompatible build: compiled again and replaced.
+      return undefined;
+    }
+  }
+
+  store(name: string, ajv: Ajv, validateFn: ValidateFunction): void {
+    try {
+      const code = standaloneCode(ajv, validateFn);
+      mkdirSync(this.dir, { recursive: true });
+      const target = this.file(name);
+      const temp = `${target}.${process.pid}.tmp`;
+      writeFileSync(temp, code);
+      renameSync(temp, target);
+      // Validators of earlier schemas or Ajv versions are never read again.
+      for (const folder of readdirSync(this.root)) {
+        if (folder !== this.inputsHash && /^[0-9a-f]{24}$/.test(folder)) rmSync(path.join(this.root, folder), { recursive: true, force: true });
+      }
+    } catch {
+      // A read-only or full disk: the next run compiles again.
+    }
+  }
+}
+
 interface ModelValidationError extends Error {
   errors?: Partial<ErrorObject>[];
 }
@@ -316,10 +417,13 @@ export class ManifestValidator {
    * compiled on first use and cached.
    */
   static load(options: ManifestValidatorOptions = {}): ManifestValidator {
-    return new ManifestValidator(options.schemaDir ?? DEFAULT_SCHEMA_DIR, options.kubernetesModels ?? true);
+    const schemaDir = options.schemaDir ?? DEFAULT_SCHEMA_DIR;
+    const cacheDir = options.cacheDir ?? (path.resolve(schemaDir) === path.resolve(DEFAULT_SCHEMA_DIR) ? DEFAULT_VALIDATOR_CACHE_DIR : false);
+    return new ManifestValidator(schemaDir, options.kubernetesModels ?? true, cacheDir === false ? undefined : cacheDir);
   }
 
   private readonly ajv: Ajv;
+  private readonly cache?: CachedValidators;
   private readonly entries = new Map<string, SchemaEntry>();
   private readonly compiled = new Map<string, ValidateFunction>();
   private readonly celRuleSets = new Map<string, CelRuleSet>();
@@ -329,6 +433,7 @@ export class ManifestValidator {
   private constructor(
     readonly schemaDir: string,
     private readonly useKubernetesModels: boolean,
+    cacheDir: string | undefined,
   ) {
     const transform = new StrictSchemaTransform();
     const core = JSON.parse(readFileSync(path.join(schemaDir, 'k8s.json'), 'utf-8')) as CoreSchemaFile;
@@ -341,6 +446,8 @@ export class ManifestValidator {
       }
     }
 
+    // What every compiled validator depends on: the schemas as transformed, Ajv and its options.
+    const inputs = cacheDir === undefined ? undefined : createHash('sha256').update(`${ajvPackage.version}\n${JSON.stringify(AJV_OPTIONS)}\n`);
     const crdFiles = readdirSync(schemaDir)
       .filter((file) => file.endsWith('.json') && file !== 'k8s.json')
       .sort();
@@ -353,24 +460,23 @@ export class ManifestValidator {
         strictCrdRoot(schema);
         transform.apply(schema);
         this.entries.set(schemaKey(apiVersionOf(group, version), kind), { origin: 'crd', group, version, kind, schema, rawSchema });
+        inputs?.update(`${file}\n${JSON.stringify(schema)}\n`);
       }
     }
 
     this.ajv = new Ajv({
-      // The schemas carry x-kubernetes-* keywords and OpenAPI leftovers that Ajv's strict mode rejects.
-      strict: false,
-      allErrors: true,
-      // Generated, trusted schemas: skipping meta-validation keeps start-up fast.
-      validateSchema: false,
-      // CRD patterns are Go RE2 expressions; escapes such as `\-` are legal there but not in unicode-mode JS.
-      unicodeRegExp: false,
-      code: { regExp: goRegExp },
+      ...AJV_OPTIONS,
+      // Compiled code is kept for the cache; formats and RE2 patterns are reached through the helpers there.
+      code: { regExp: goRegExp, source: cacheDir !== undefined, formats: _`__validatorHelpers.formats` },
       formats: KNOWN_FORMATS,
     });
-    for (const format of transform.formats) {
-      if (!(format in KNOWN_FORMATS)) this.ajv.addFormat(format, true);
-    }
+    const permissiveFormats = [...transform.formats].filter((format) => !(format in KNOWN_FORMATS)).sort();
+    for (const format of permissiveFormats) this.ajv.addFormat(format, true);
     this.ajv.addSchema({ definitions: core.definitions }, CORE_SCHEMA_ID);
+    if (inputs !== undefined && cacheDir !== undefined) {
+      inputs.update(`${permissiveFormats.join(',')}\n${JSON.stringify(core.definitions)}`);
+      this.cache = new CachedValidators(cacheDir, inputs.digest('hex').slice(0, 24));
+    }
   }
 
   /** Whether a schema exists for this apiVersion and kind. */
@@ -548,14 +654,21 @@ export class ManifestValidator {
   private validatorFor(key: string, entry: SchemaEntry): ValidateFunction {
     let validateFn = this.compiled.get(key);
     if (!validateFn) {
-      if (entry.origin === 'core') {
-        validateFn = this.ajv.getSchema(`${CORE_SCHEMA_ID}#/definitions/${entry.definition}`);
-        if (!validateFn) throw new Error(`schema ${entry.definition} is missing from ${CORE_SCHEMA_ID}`);
-      } else {
-        validateFn = this.ajv.compile(entry.schema);
+      const name = `${apiVersionOf(entry.group, entry.version)}_${entry.kind}`;
+      validateFn = this.cache?.load(name);
+      if (!validateFn) {
+        validateFn = this.compile(entry);
+        this.cache?.store(name, this.ajv, validateFn);
       }
       this.compiled.set(key, validateFn);
     }
+    return validateFn;
+  }
+
+  private compile(entry: SchemaEntry): ValidateFunction {
+    if (entry.origin === 'crd') return this.ajv.compile(entry.schema);
+    const validateFn = this.ajv.getSchema(`${CORE_SCHEMA_ID}#/definitions/${entry.definition}`);
+    if (!validateFn) throw new Error(`schema ${entry.definition} is missing from ${CORE_SCHEMA_ID}`);
     return validateFn;
   }
 

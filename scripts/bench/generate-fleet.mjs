@@ -8,7 +8,9 @@
 // The fleet is built from serving.yaml's structure: its name, image, modelFetcher and
 // environments are kept, its first model is the template for every generated model, and
 // models are named model_000, model_001, ... with version 1.0.0 and
-// mar s3://bench-models/<name>/1.0.0/<name>.mar.
+// mar s3://bench-models/<name>/1.0.0/<name>.mar inline: the generated fleet needs no registry, so
+// the base environments' `versions` pins (which name the base file's registry-managed models) are
+// dropped.
 //
 // `environments` is either a count or a list of names. The first names are serving.yaml's
 // own environments (staging, production); after those come the extra ones below, each a copy
@@ -81,6 +83,9 @@ export function generateFleet({ models = 100, environments = 3, base = DEFAULT_B
       const roleArn = env.serviceAccount?.roleArn;
       if (typeof roleArn === 'string') env.serviceAccount.roleArn = roleArn.replace(/role\/.*$/, `role/${fleetName}-${name}-model-reader`);
     }
+    // The base file's pins name its own models (and need its registry); the generated models
+    // carry version and mar inline, which runs them in every environment without a registry.
+    delete env.versions;
     if (usedNamespaces.has(env.namespace)) throw new Error(`namespace ${env.namespace} would be used twice`);
     if (!DNS_LABEL.test(env.namespace)) throw new Error(`namespace ${JSON.stringify(env.namespace)} is not a DNS-1123 label`);
     usedNamespaces.add(env.namespace);

@@ -1,21 +1,24 @@
-// Filesystem floor for the synth benchmark: creates as many files, of the same average size, as
-// a synth wrote, with nothing else to do. Shows how much of a large synth is file creation alone.
+// Filesystem floor for the synth benchmark: plain node writing the same files a synth wrote (the
+// same relative paths, so the same folders and count, and the same sizes) into a fresh folder,
+// with nothing else to do. Shows how much of a large synth is writing files alone.
 //
-//   node scripts/bench/write-files.mjs DIR FILES BYTES_PER_FILE [SUBFOLDERS]
+//   node scripts/bench/write-files.mjs DIR LISTING.json
+//
+// LISTING.json is [[relativePath, bytes], ...], as scripts/bench.mjs records it from a synth's output.
 import fs from 'node:fs';
 import path from 'node:path';
 
-const [dir, filesArg, bytesArg, foldersArg = '1'] = process.argv.slice(2);
-const files = Number(filesArg);
-const bytes = Number(bytesArg);
-const folders = Math.max(1, Number(foldersArg));
-if (!dir || !Number.isInteger(files) || files < 0 || !Number.isInteger(bytes) || bytes < 0) {
-  console.error('usage: node scripts/bench/write-files.mjs DIR FILES BYTES_PER_FILE [SUBFOLDERS]');
+const [dir, listingFile] = process.argv.slice(2);
+if (!dir || !listingFile) {
+  console.error('usage: node scripts/bench/write-files.mjs DIR LISTING.json');
   process.exit(2);
 }
-const body = `${'x'.repeat(Math.max(0, bytes - 1))}\n`;
-const subdirs = Array.from({ length: folders }, (_, i) => path.join(dir, `folder-${i}`));
-for (const sub of subdirs) fs.mkdirSync(sub, { recursive: true });
-for (let i = 0; i < files; i += 1) {
-  fs.writeFileSync(path.join(subdirs[i % folders], `file-${String(i).padStart(5, '0')}.yaml`), body);
+const listing = JSON.parse(fs.readFileSync(listingFile, 'utf8'));
+// Contents prepared before the clock matters as little as possible: one buffer, sliced per size.
+const largest = listing.reduce((max, [, bytes]) => Math.max(max, bytes), 0);
+const body = Buffer.alloc(largest, 'x');
+const folders = new Set(listing.map(([file]) => path.dirname(file)));
+for (const folder of folders) fs.mkdirSync(path.join(dir, folder), { recursive: true });
+for (const [file, bytes] of listing) {
+  fs.writeFileSync(path.join(dir, file), body.subarray(0, bytes));
 }
