@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { App, Chart, YamlOutputType } from 'cdk8s';
 import { stringify } from 'yaml';
-import { recoverInterruptedSwap } from '../output';
+import { recoverInterruptedSwap, stagingFolder, swapInto } from '../private/atomic-folder';
 import { ModelPackagingJob, type ModelPackagingJobProps } from '../packaging/model-packaging-job';
 
 /** Options of {@link writePackagingJob}. */
@@ -44,7 +44,7 @@ export function writePackagingJob(options: WritePackagingJobOptions): WritePacka
   const { outdir, ...props } = options;
   const folder = path.resolve(outdir, packagingFolder(props.modelName, props.modelVersion));
   const parent = path.dirname(folder);
-  const staging = path.join(parent, `.${path.basename(folder)}.staging-${process.pid}`);
+  const staging = stagingFolder(folder);
 
   const app = new App({ outdir: staging, yamlOutputType: YamlOutputType.FILE_PER_RESOURCE });
   const chart = new Chart(app, path.basename(folder), { namespace: props.namespace, disableResourceNameHashes: true });
@@ -81,18 +81,4 @@ function firstMissingAncestor(dir: string): string | undefined {
     if (path.dirname(current) === current) break;
   }
   return missing;
-}
-
-/**
- * Replaces `folder` with `staging`: the old folder is moved aside first, because a folder cannot
- * be replaced in one rename. The names match lib/output's, so {@link recoverInterruptedSwap}
- * puts the old folder back if a run dies between the two renames.
- */
-function swapInto(staging: string, folder: string): void {
-  const previous = path.join(path.dirname(folder), `.${path.basename(folder)}.previous`);
-  fs.rmSync(previous, { recursive: true, force: true });
-  const hadPrevious = fs.existsSync(folder);
-  if (hadPrevious) fs.renameSync(folder, previous);
-  fs.renameSync(staging, folder);
-  if (hadPrevious) fs.rmSync(previous, { recursive: true, force: true });
 }
