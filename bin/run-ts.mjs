@@ -28,6 +28,10 @@ if (!entryArg) {
   process.exit(2);
 }
 const entry = path.resolve(root, entryArg);
+// esbuild reports its inputs by their real paths, relative to its working directory: both are
+// taken from the real path of the project, so a checkout reached through a symlink or a bind
+// mount (CI runners do both) records the same project-relative names.
+const realRoot = fs.realpathSync(root);
 // MODEL_SERVING_BUILD_DIR lets the benchmark time a cold start without touching .build/.
 const buildDir = process.env.MODEL_SERVING_BUILD_DIR ? path.resolve(process.env.MODEL_SERVING_BUILD_DIR) : path.join(root, '.build');
 const name = path.relative(root, entry).replace(/[/\\]/g, '__').replace(/\.ts$/, '');
@@ -80,7 +84,8 @@ async function build() {
   // A private name per process, so concurrent builds never read each other's half-written files.
   const temp = `${bundle}.${process.pid}.tmp`;
   const result = await esbuild({
-    entryPoints: [entry],
+    entryPoints: [path.join(realRoot, path.relative(root, entry))],
+    absWorkingDir: realRoot,
     bundle: true,
     platform: 'node',
     target: 'node20',
@@ -93,9 +98,11 @@ async function build() {
     plugins: [linearImports],
   });
   // Dependencies change only with package-lock.json, so their files need not be checked one by one.
+  // A node_modules reached through a symlink (a shared install) resolves outside the project,
+  // so a dependency is known by a node_modules segment anywhere in its path.
   const inputs = Object.keys(result.metafile.inputs)
-    .map((file) => path.relative(root, path.resolve(root, file)))
-    .filter((file) => !file.startsWith(`node_modules${path.sep}`));
+    .map((file) => path.relative(realRoot, path.resolve(realRoot, file)))
+    .filter((file) => !file.split(/[/\\]/).includes('node_modules'));
   // This launcher too: how it bundles (the define above) is part of what it built.
   const prints = Object.fromEntries([...inputs, 'package-lock.json', path.relative(root, fileURLToPath(import.meta.url))].sort().map((file) => [file, fingerprint(path.join(root, file))]));
   fs.renameSync(temp, bundle);

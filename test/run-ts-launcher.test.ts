@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from './helpers/app';
+import { REPO_ROOT, tempDir } from './helpers/app';
 
 const LAUNCHER = path.join(REPO_ROOT, 'bin', 'run-ts.mjs');
 const BUNDLE = path.join(REPO_ROOT, '.build', 'main.cjs');
@@ -28,7 +28,8 @@ describe('bin/run-ts.mjs', () => {
     expect(run('main.ts', '--help').status).toBe(0);
     const inputs = JSON.parse(fs.readFileSync(INPUTS, 'utf-8')) as Record<string, string>;
     expect(Object.keys(inputs)).toEqual(expect.arrayContaining(['main.ts', 'lib/fleet/load-fleet.ts', 'imports/k8s.ts', 'package-lock.json']));
-    expect(Object.keys(inputs).some((f) => f.startsWith('node_modules'))).toBe(false);
+    // Project-relative names only, and no dependency file (a node_modules may be a symlink out of the project).
+    expect(Object.keys(inputs).filter((f) => f.startsWith('..') || path.isAbsolute(f) || f.split(/[/\\]/).includes('node_modules'))).toEqual([]);
 
     // Reused while nothing changed, and compiled from the code cache of the first run.
     const built = fs.statSync(BUNDLE).mtimeMs;
@@ -55,6 +56,19 @@ describe('bin/run-ts.mjs', () => {
     } finally {
       fs.utimesSync(source, atime, mtime);
     }
+  });
+
+  it('records project-relative inputs when node_modules is a symlink out of the project (a shared install, as on CI)', () => {
+    const project = tempDir('run-ts-shared-modules-');
+    for (const entry of ['bin', 'cli', 'imports', 'lib', 'main.ts', 'package.json', 'package-lock.json', 'tsconfig.json']) {
+      fs.cpSync(path.join(REPO_ROOT, entry), path.join(project, entry), { recursive: true });
+    }
+    fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(project, 'node_modules'), 'dir');
+    const result = spawnSync(process.execPath, [path.join(project, 'bin', 'run-ts.mjs'), 'main.ts', '--help'], { cwd: project, encoding: 'utf-8' });
+    expect(result.status).toBe(0);
+    const inputs = Object.keys(JSON.parse(fs.readFileSync(path.join(project, '.build', 'main.inputs.json'), 'utf-8')));
+    expect(inputs).toEqual(expect.arrayContaining(['main.ts', 'lib/fleet/load-fleet.ts', 'package-lock.json']));
+    expect(inputs.filter((f) => f.startsWith('..') || f.split(/[/\\]/).includes('node_modules'))).toEqual([]);
   });
 
   it('bundles the generated converters of imports/ with a one-pass field filter, leaving imports/ as cdk8s import wrote it', () => {
