@@ -5,12 +5,12 @@ import type { FleetConfig } from '../../lib/fleet';
 import { BuiltInHandler, PackagingHandler, packagedArchiveUri } from '../../lib/packaging';
 import {
   type ChangeAuthor, type ModelRegistry, type RegistryChange, type RegistryFile, type RegistryOption, RegistryAction, RegistryError, RegistryOptionError, RegistryStage, compareVersions, emptyRegistry,
-  modelNameProblem, promoteVersion, registerVersion, resolveActor, versionProblem,
+  promoteVersion, registerVersion, resolveActor,
 } from '../../lib/registry';
 import { imageRef } from '../../lib/image';
 import { type ServingRepository, type YamlEdit, editYamlText, packagingFolder, writePackagingJob } from '../../lib/repository';
 import { ValidationError } from '../../lib/core';
-import { ModelArchive } from '../../lib/torchserve';
+import { ModelArchive, modelNameProblem, modelVersionProblem } from '../../lib/torchserve';
 import { CliError, refusing } from '../cli-error';
 import { openRepository, outputOption, packagingDirOption, registryOption } from '../options';
 import { printSummary } from '../summary';
@@ -195,7 +195,7 @@ function packageModel(o: PackageOptions, repository: ServingRepository): void {
   // Everything is checked before anything is written: a refused input leaves no trace.
   const nameProblem = modelNameProblem(o.name);
   if (nameProblem) throw new CliError(`--name "${o.name}": ${nameProblem}\n${nothing}`);
-  const versionIssue = versionProblem(o.version);
+  const versionIssue = modelVersionProblem(o.version);
   if (versionIssue) throw new CliError(`--version "${o.version}": ${versionIssue}\n${nothing}`);
   if (o.reason !== undefined && !o.register) throw new CliError(`--reason is recorded only with --register\n${nothing}`);
   const handler = readHandler(o.handler);
