@@ -173,6 +173,10 @@ describe('gateway features a gateway cannot do', () => {
     ['kong', { rateLimit: { requestsPerSecond: 5, burst: 10 } }, 'environments.production.gateway.rateLimit.burst: got 10; gateway "kong" cannot do this: Kong\'s rate-limiting plugin counts fixed one-second windows; remove burst'],
     ['traefik', { jwt: {} }, 'environments.production.gateway.jwt.authUrl: is required for gateway "traefik", which delegates token checks to a verifier'],
     ['kong', { jwt: { authUrl: 'http://x.y/z' } }, 'environments.production.gateway.jwt.credentialSecrets: is required for gateway "kong"'],
+    // Kong checks tokens against its consumers and would never call the URL: refused at its line, not ignored.
+    ['kong', { jwt: { authUrl: 'http://x.y/z', credentialSecrets: ['kong-jwt'] } }, 'environments.production.gateway.jwt.authUrl: got "http://x.y/z"; is never called by gateway "kong", which checks tokens against its consumers\' JWT credentials; remove it'],
+    ['traefik', { jwt: { authUrl: 'HTTP://verify.auth.svc/check' } }, 'environments.production.gateway.jwt.authUrl: got "HTTP://verify.auth.svc/check"; must be the http(s) URL of a verifier that answers 2xx for a valid token'],
+    ['nginx', { host: `${'a'.repeat(64)}.example.com` }, `environments.production.gateway.host: got "${'a'.repeat(56)}...; must be a DNS name such as "api.example.com"`],
     ['gateway-api', {}, 'environments.production.gateway.implementation: is required for gateway-api; one of: kong, traefik, envoy-gateway, nginx-gateway-fabric'],
     ['nginx', { management: { host: MANAGEMENT_HOST, allowFrom: ['10.0.0.1/8'] } }, 'environments.production.gateway.management.allowFrom[0]: got "10.0.0.1/8"; has host bits set; did you mean "10.0.0.0/8" (or "10.0.0.1/32" for one address)?'],
     ['nginx', { management: { host: MANAGEMENT_HOST, allowFrom: [] } }, 'environments.production.gateway.management.allowFrom: got a list; must list at least one CIDR'],

@@ -209,7 +209,7 @@ function packageModel(o: PackageOptions, repository: ServingRepository): void {
     throw new CliError(`--environment "${environmentName}" is not in ${fleetFile}; it defines: ${Object.keys(fleet.environments).sort().join(', ')}\n${nothing}`);
   }
   // The serving pods' role only reads archives; a role that can overwrite them must not serve.
-  const servingRole = Object.entries(fleet.environments).find(([, env]) => env.serviceAccount.roleArn === o.roleArn);
+  const servingRole = Object.entries(fleet.environments).find(([, env]) => env.serviceAccount?.roleArn === o.roleArn);
   if (servingRole !== undefined) {
     throw new CliError(`--role-arn "${o.roleArn}" is the serving pods' role (environments.${servingRole[0]}.serviceAccount.roleArn in ${fleetFile}), which should only read archives; pass a packaging role that may write s3://<bucket>/${o.name}/*\n${nothing}`);
   }
@@ -242,12 +242,12 @@ function packageModel(o: PackageOptions, repository: ServingRepository): void {
       requirements,
       archiveBucket: bucket,
       image: imageRef(fleet.image),
-      awsCliImage: imageRef(fleet.modelFetcher),
+      awsCliImage: fleet.modelFetcher && imageRef(fleet.modelFetcher),
       iamRoleArn: o.roleArn,
       cpu: o.cpu,
       memory: o.memory,
       workspaceSize: o.workspaceSize,
-      objectStorageCidrs: environment.network.objectStorageCidrs,
+      objectStorageCidrs: environment.network?.objectStorageCidrs,
     });
   } catch (error) {
     if (error instanceof ValidationError) {

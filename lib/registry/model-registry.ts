@@ -5,7 +5,7 @@ import path from 'node:path';
 import { type Document, type LineCounter, stringify } from 'yaml';
 import { decodeYamlBytes, readYamlDocument } from '../private/yaml-source';
 import { type core, z } from 'zod';
-import { archiveSchema, fleetSchema, versionSchema } from '../fleet/fleet-schema';
+import { archiveSchema, modelNameSchema, versionSchema } from '../fleet/fleet-schema';
 import type { YamlLocator } from '../fleet/load-fleet';
 import { toResourceName } from '../private/names';
 import { modelArchiveProblem, modelNameProblem, modelVersionProblem } from '../torchserve';
@@ -20,9 +20,8 @@ import { allowedKeysAt as schemaKeysAt, closestKey, describeValue as describe, f
  * {@link resolveActor} are kept apart from them.
  */
 
-// The registry follows the fleet file's rules for names, versions and archive locations, taken
-// from its schema so the two can never disagree.
-const modelNameSchema = fleetSchema.shape.models.element.shape.name;
+// The registry follows the fleet file's rules for names, versions and archive locations: the
+// same schemas, which ask the same predicates (lib/torchserve/model-*.ts).
 const archivePathSchema = archiveSchema;
 
 /** A registry file is hand-reviewed text; anything larger is a mistake. */
