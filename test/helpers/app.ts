@@ -16,10 +16,16 @@ export const DEFAULT_FLEET = path.join(REPO_ROOT, 'test', 'fixtures', 'fleets', 
 /** The same fleet managed by a model registry: pins per environment, registry.yaml beside it. */
 export const REGISTRY_FLEET = path.join(REPO_ROOT, 'test', 'fixtures', 'fleets', 'registry-managed', 'serving.yaml');
 
+/** The temporary folders of this worker, removed by one exit handler (workers run many test files). */
+const TEMP_DIRS: string[] = [];
+process.once('exit', () => {
+  for (const dir of TEMP_DIRS) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 /** A fresh temporary folder, removed when the test process exits. */
 export function tempDir(prefix = 'model-serving-test-'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  TEMP_DIRS.push(dir);
   return dir;
 }
 
