@@ -78,6 +78,7 @@ describe('ArgoCdApplication', () => {
   it.each<[string, Partial<ArgoCdApplicationProps>, string]>([
     ['a name that is no DNS label', { name: 'Serving_Production' }, '\'name\' ("Serving_Production") must be a DNS-1123 label'],
     ['a repository that is no URL', { repoURL: 'git.example.com/ml/serving' }, '\'repoURL\' ("git.example.com/ml/serving") must be an https, ssh or git@ repository URL'],
+    ['a destination server that is no http(s) URL', { destinationServer: 'kubernetes.default.svc' }, '\'destinationServer\' ("kubernetes.default.svc") must be the http(s) URL of a cluster\'s API server, such as "https://kubernetes.default.svc"'],
     ['an absolute path', { path: '/dist/production' }, '\'path\' ("/dist/production") must be a relative folder inside the repository'],
     ['a path out of the repository', { path: 'dist/../../secrets' }, '\'path\' ("dist/../../secrets") must be a relative folder'],
     ['a destination namespace that is no namespace name', { destinationNamespace: 'ML' }, '\'destinationNamespace\' ("ML") must be a namespace name'],

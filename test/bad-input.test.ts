@@ -40,7 +40,7 @@ const CASES: [string, string, string, string?][] = [
   ['an unpinned image', editFleet((d) => d.setIn(['image', 'tag'], 'latest')), 'image.tag: got "latest"; must be a pinned tag'],
   ['an archive that is not s3:// or pvc://', editFleet((d) => d.setIn(['models', 0, 'mar'], 'gs://bucket/m.mar')), 'models[0].mar: got "gs://bucket/m.mar"; must be s3://<bucket>/<key>.mar or pvc://<claim>/<path>.mar'],
   ['a GPU memory fraction of zero', editFleet((d) => d.setIn(['models', 0, 'gpuMemoryFraction'], 0)), 'models[0].gpuMemoryFraction: got 0; must be > 0'],
-  ['more min workers than max', editFleet((d) => d.setIn(['models', 0, 'workers'], d.createNode({ min: 6, max: 2 }))), 'models[0].workers.min: got 6; min must not exceed max'],
+  ['more min workers than max', editFleet((d) => d.setIn(['models', 0, 'workers'], d.createNode({ min: 6, max: 2 }))), 'models[0].workers.min: got 6; must not exceed the maximum number of workers (2)'],
   ['a CPU that is not a quantity', editFleet((d) => d.setIn(['environments', 'staging', 'resources', 'cpu'], 'four')), 'environments.staging.resources.cpu: got "four"; must be a Kubernetes quantity'],
   ['spot nodes in production', editFleet((d) => d.setIn(['environments', 'production', 'placement', 'spot'], true)), 'environments.production.placement.spot: got true; spot nodes are not allowed for a production environment'],
   ['two environments in one namespace', editFleet((d) => d.setIn(['environments', 'staging', 'namespace'], 'betterprompts-production')), 'is already used by environment'],
@@ -56,7 +56,7 @@ const CASES: [string, string, string, string?][] = [
   ['two YAML documents', 'name: a\n---\nname: b\n', 'holds 2 YAML documents'],
   ['a duplicate key', 'name: a\nname: b\n', ':2:1: name: duplicate key "name": line 1 sets it already'],
   ['a file that is too large', `# ${'x'.repeat(1024 * 1024)}\n`, 'a fleet file may be at most 1048576 bytes (1 MiB)'],
-  ['a canary weight of 150', editFleet((d) => d.setIn(['environments', 'production', 'strategy'], d.createNode({ type: 'canary', canary: { weights: [10, 150] } }))), 'environments.production.strategy.canary.weights[1]: got 150; must be <= 99'],
+  ['a canary weight of 150', editFleet((d) => d.setIn(['environments', 'production', 'strategy'], d.createNode({ type: 'canary', canary: { weights: [10, 150] } }))), 'environments.production.strategy.canary.weights[1]: got 150; must be an integer from 1 to 99, the percent of traffic a step sends to the canary (100 is the promotion itself)'],
   ['a pinned version that is not registered', editManaged((d) => d.setIn(['environments', 'production', 'versions', 'intent_classifier'], '2.0.0')), 'environments.production.versions.intent_classifier: pins intent_classifier 2.0.0, which', REGISTRY],
   ['a pinned version never promoted to the stage', editManaged((d) => d.setIn(['environments', 'production', 'versions', 'intent_classifier'], '1.1.0')), 'environments.production.versions.intent_classifier: pins intent_classifier 1.1.0, which', REGISTRY
     .replace('    versions:\n', '    versions:\n      1.1.0:\n        path: s3://betterprompts-models/intent_classifier/1.1.0/intent_classifier.mar\n')

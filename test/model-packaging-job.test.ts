@@ -9,7 +9,7 @@ import { type KubeObject, checkPolicies } from '../lib/policy';
 import {
   BuiltInHandler, ModelPackagingJob, type ModelPackagingJobProps, PackagingHandler, packagedArchiveUri, packagingJobName,
 } from '../lib/packaging';
-import { archivePathProblem, modelNameProblem, versionProblem } from '../lib/registry';
+import { modelArchiveProblem, modelNameProblem, modelVersionProblem } from '../lib/torchserve';
 import { writePackagingJob } from '../lib/repository';
 import { defaultValidator } from '../lib/validation';
 import { REPO_ROOT, readTree, tempDir } from './helpers/app';
@@ -200,10 +200,10 @@ describe('ModelPackagingJob', () => {
     const identifier = fc.stringMatching(/^[0-9A-Za-z-]{1,8}$/);
     const version = fc.tuple(fc.nat(999), fc.nat(999), fc.nat(999), fc.option(identifier, { nil: undefined }), fc.option(identifier, { nil: undefined }))
       .map(([major, minor, patch, pre, build]) => `${major}.${minor}.${patch}${pre ? `-${pre}` : ''}${build ? `+${build}` : ''}`)
-      .filter((v) => versionProblem(v) === undefined);
+      .filter((v) => modelVersionProblem(v) === undefined);
     const bucket = fc.stringMatching(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/);
     fc.assert(fc.property(name, version, bucket, (modelName, modelVersion, archiveBucket) => {
-      expect(archivePathProblem(packagedArchiveUri(archiveBucket, modelName, modelVersion))).toBeUndefined();
+      expect(modelArchiveProblem(packagedArchiveUri(archiveBucket, modelName, modelVersion))).toBeUndefined();
       let code: string | undefined;
       try {
         synth({ modelName, modelVersion, archiveBucket });

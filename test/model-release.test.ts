@@ -228,7 +228,7 @@ describe('ModelRelease', () => {
       ['an interval below 10 seconds', { interval: Duration.seconds(5) }, "'interval' (5s) must be whole seconds from 10s to 1h"],
       ['an interval of a fraction of a second', { interval: Duration.millis(15_500) }, "'interval' (15.5s) must be whole seconds"],
       ['no measurement', { count: 0 }, "'count' (0) must be a positive integer"],
-      ['a failure limit that can never trip', { count: 2, failureLimit: 2 }, "'failureLimit' (2) must be from 0 to count - 1 (1), or a release could never fail"],
+      ['a failure limit that can never trip', { count: 2, failureLimit: 2 }, "'failureLimit' (2) must be below count (2), or a release could never fail"],
       ['a minimum of no requests', { minRequests: 0 }, "'minRequests' (0) must be a positive integer: with 0, no traffic at all would pass"],
       ['a Prometheus address that is no URL', { prometheusAddress: 'prometheus:9090' }, '\'prometheusAddress\' ("prometheus:9090") must be an http(s) URL'],
     ])('%s', (_name, gates, detail) => {
@@ -283,9 +283,9 @@ describe('ReleaseStrategy', () => {
   });
 
   it.each([
-    ['no step', () => ReleaseStrategy.canary({ weights: [] }), 'canary weights must list at least one step'],
-    ['a weight of 100', () => ReleaseStrategy.canary({ weights: [50, 100] }), 'canary weight 100 is impossible'],
-    ['weights that go down', () => ReleaseStrategy.canary({ weights: [50, 25] }), 'canary weights must increase: 50 is followed by 25'],
+    ['no step', () => ReleaseStrategy.canary({ weights: [] }), 'canary weights [] must list at least one step'],
+    ['a weight of 100', () => ReleaseStrategy.canary({ weights: [50, 100] }), 'canary weights [50, 100] must each be an integer from 1 to 99 (100 is the promotion itself); 100 is not'],
+    ['weights that go down', () => ReleaseStrategy.canary({ weights: [50, 25] }), 'canary weights [50, 25] must increase step by step; 50 is followed by 25'],
     ['a pause of a fraction of a second', () => ReleaseStrategy.canary({ pause: Duration.millis(1500) }), 'canary pause (1.5s) must be whole seconds'],
     ['a scale-down delay of a fraction of a second', () => ReleaseStrategy.blueGreen({ scaleDownDelay: Duration.millis(500) }), 'blue-green scaleDownDelay (0.5s) must be whole seconds'],
   ])('refuses %s', (_name, make, message) => {

@@ -122,7 +122,7 @@ describe('MonitoringBundle', () => {
 
   it('fails at construction when the gateway exports no request metrics, unless the alerts are switched off knowingly', () => {
     expect(() => synth({}, GatewayApiImplementation.NGINX_GATEWAY_FABRIC)).toThrow(
-      "[MonitoringBundle.NoRequestMetrics] test/monitoring: route \"intent-classifier\" is served by a gateway that exports no per-route request metrics, so latency and error alerts cannot be built; set 'requestAlerts: false' to go without them",
+      '[MonitoringBundle.NoRequestMetrics] test/monitoring: route "intent-classifier": NGINX Gateway Fabric exports no per-route request metrics (only with NGINX Plus), which release gates and latency and error alerts read; set requestAlerts: false to go without latency and error alerts',
     );
     const { bundle, dashboard } = synth({ requestAlerts: false }, GatewayApiImplementation.NGINX_GATEWAY_FABRIC);
     expect(bundle.alerts.map((a) => a.alert)).toEqual(['TorchServeModelNotLoaded', 'TorchServePodRestarting', 'TorchServeQueueBacklog', 'TorchServeGpuMemoryHigh']);
@@ -130,8 +130,8 @@ describe('MonitoringBundle', () => {
   });
 
   it.each([
-    ['no route', { route: undefined }, "[MonitoringBundle.MissingRoute] test/monitoring: latency and error alerts need the model's 'route'; pass it, or set 'requestAlerts: false' to go without them"],
-    ['a runbook URL with a fragment', { runbookBaseUrl: 'https://github.com/acme/model-serving#troubleshooting' }, '[MonitoringBundle.InvalidRunbookUrl] test/monitoring: \'runbookBaseUrl\' ("https://github.com/acme/model-serving#troubleshooting") must be an http(s) URL without a "#" fragment, e.g. "https://github.com/acme/model-serving"'],
+    ['no route', { route: undefined }, "[MonitoringBundle.MissingRoute] test/monitoring: latency and error alerts read the gateway's request metrics, and the model has no gateway route; route it through a gateway, or set requestAlerts: false to go without those alerts"],
+    ['a runbook URL with a fragment', { runbookBaseUrl: 'https://github.com/acme/model-serving#troubleshooting' }, '[MonitoringBundle.InvalidRunbookUrl] test/monitoring: \'runbookBaseUrl\' ("https://github.com/acme/model-serving#troubleshooting") must not have a "#" fragment; an anchor is added to it'],
     ['an error ratio given in percent', { errorRatioThreshold: 5 }, "[MonitoringBundle.InvalidThreshold] test/monitoring: 'errorRatioThreshold' (5) must be a fraction between 0 and 1, e.g. 0.05 for 5%"],
     ['a grace period shorter than a model load', { modelLoadingGracePeriod: Duration.minutes(2) }, "[MonitoringBundle.InvalidThreshold] test/monitoring: 'modelLoadingGracePeriod' (120s) must be whole minutes, at least 5: pods are unready while the model loads"],
     ['a scrape interval too long for 2-minute rates', { scrapeInterval: Duration.minutes(2) }, "[MonitoringBundle.InvalidScrapeInterval] test/monitoring: 'scrapeInterval' (120s) must be whole seconds between 5s and 1m; rates over 2-minute windows need several samples"],

@@ -37,8 +37,8 @@ function environmentWithOperations(environment: string): KubeObject[] {
       source: modelStorePrefix(fleet.models.map((m) => m.mar as string)) as string,
       destination: 's3://betterprompts-model-backups/model-store/',
       iamRoleArn: 'arn:aws:iam::123456789012:role/betterprompts-model-backup',
-      image: `${fleet.modelFetcher.repository}:${fleet.modelFetcher.tag}`,
-      objectStorageCidrs: env.network.objectStorageCidrs,
+      image: fleet.modelFetcher && `${fleet.modelFetcher.repository}:${fleet.modelFetcher.tag}`,
+      objectStorageCidrs: env.network?.objectStorageCidrs,
     });
   }
   return Testing.synth(chart) as KubeObject[];

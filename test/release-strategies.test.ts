@@ -149,10 +149,10 @@ describe('release strategy errors', () => {
   const gateway = GATEWAYS[0][1];
 
   it.each([
-    ['a canary weight of 150', { type: 'canary', canary: { weights: [10, 150] } }, 'environments.staging.strategy.canary.weights[1]: got 150; must be <= 99'],
-    ['weights that go down', { type: 'canary', canary: { weights: [50, 10] } }, 'environments.staging.strategy.canary.weights: got a list; weights must increase step by step'],
+    ['a canary weight of 150', { type: 'canary', canary: { weights: [10, 150] } }, 'environments.staging.strategy.canary.weights[1]: got 150; must be an integer from 1 to 99, the percent of traffic a step sends to the canary (100 is the promotion itself)'],
+    ['weights that go down', { type: 'canary', canary: { weights: [50, 10] } }, 'environments.staging.strategy.canary.weights: got a list; must increase step by step; 50 is followed by 10'],
     ['an unknown strategy', { type: 'shadow' }, 'environments.staging.strategy.type: got "shadow"; expected one of: "rolling", "canary", "blue-green"'],
-    ['a failure limit that can never trip', { type: 'canary', gates: { count: 2, failureLimit: 2 } }, 'environments.staging.strategy.gates.failureLimit: got 2; must be below count'],
+    ['a failure limit that can never trip', { type: 'canary', gates: { count: 2, failureLimit: 2 } }, 'environments.staging.strategy.gates.failureLimit: got 2; must be below count (2), or a release could never fail'],
     ['a minimum request count of 0', { type: 'canary', gates: { minRequests: 0 } }, 'environments.staging.strategy.gates.minRequests: got 0; must be >= 1'],
     ['the Prometheus address in its old place', { type: 'canary', gates: { prometheusAddress: 'http://prom:9090' } }, 'environments.staging.strategy.gates.prometheusAddress: has moved to environments.staging.prometheus.url: an environment has one Prometheus address, used by the release gates, KEDA and the prometheus-adapter rules'],
   ])('rejects %s', (_name, strategy, message) => {

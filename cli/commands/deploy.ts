@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { type FleetConfig, modelReleaseType } from '../../lib/fleet';
 import { type YamlEdit, editYamlText } from '../../lib/repository';
-import { versionProblem } from '../../lib/registry';
+import { modelVersionProblem } from '../../lib/torchserve';
 import { CliError, refusing } from '../cli-error';
 import { openRepository, outputOption, registryOption } from '../options';
 import { printSummary, selectModel } from '../summary';
@@ -66,7 +66,7 @@ export function registerDeploy(program: Command): void {
 function checkArguments(fleet: FleetConfig, environment: string, version: string, strategy: string, requested?: string): string {
   if (!fleet.environments[environment]) throw new CliError(`<environment> "${environment}" is not an environment of the fleet; it defines: ${Object.keys(fleet.environments).join(', ')}. Nothing was changed.`);
   if (!STRATEGIES.includes(strategy as typeof STRATEGIES[number])) throw new CliError(`unknown strategy "${strategy}"; use one of: ${STRATEGIES.join(', ')}. Nothing was changed.`);
-  const problem = versionProblem(version);
+  const problem = modelVersionProblem(version);
   if (problem) throw new CliError(`<version> "${version}": ${problem}. Nothing was changed.`);
   return selectModel(fleet, requested);
 }

@@ -5,12 +5,12 @@ import type { FleetConfig } from '../../lib/fleet';
 import { BuiltInHandler, PackagingHandler, packagedArchiveUri } from '../../lib/packaging';
 import {
   type ChangeAuthor, type ModelRegistry, type RegistryChange, type RegistryFile, type RegistryOption, RegistryAction, RegistryError, RegistryOptionError, RegistryStage, compareVersions, emptyRegistry,
-  modelNameProblem, promoteVersion, registerVersion, resolveActor, versionProblem,
+  promoteVersion, registerVersion, resolveActor,
 } from '../../lib/registry';
 import { imageRef } from '../../lib/image';
 import { type ServingRepository, type YamlEdit, editYamlText, packagingFolder, writePackagingJob } from '../../lib/repository';
 import { ValidationError } from '../../lib/core';
-import { ModelArchive } from '../../lib/torchserve';
+import { ModelArchive, modelNameProblem, modelVersionProblem } from '../../lib/torchserve';
 import { CliError, refusing } from '../cli-error';
 import { openRepository, outputOption, packagingDirOption, registryOption } from '../options';
 import { printSummary } from '../summary';
@@ -195,7 +195,7 @@ function packageModel(o: PackageOptions, repository: ServingRepository): void {
   // Everything is checked before anything is written: a refused input leaves no trace.
   const nameProblem = modelNameProblem(o.name);
   if (nameProblem) throw new CliError(`--name "${o.name}": ${nameProblem}\n${nothing}`);
-  const versionIssue = versionProblem(o.version);
+  const versionIssue = modelVersionProblem(o.version);
   if (versionIssue) throw new CliError(`--version "${o.version}": ${versionIssue}\n${nothing}`);
   if (o.reason !== undefined && !o.register) throw new CliError(`--reason is recorded only with --register\n${nothing}`);
   const handler = readHandler(o.handler);
@@ -209,7 +209,7 @@ function packageModel(o: PackageOptions, repository: ServingRepository): void {
     throw new CliError(`--environment "${environmentName}" is not in ${fleetFile}; it defines: ${Object.keys(fleet.environments).sort().join(', ')}\n${nothing}`);
   }
   // The serving pods' role only reads archives; a role that can overwrite them must not serve.
-  const servingRole = Object.entries(fleet.environments).find(([, env]) => env.serviceAccount.roleArn === o.roleArn);
+  const servingRole = Object.entries(fleet.environments).find(([, env]) => env.serviceAccount?.roleArn === o.roleArn);
   if (servingRole !== undefined) {
     throw new CliError(`--role-arn "${o.roleArn}" is the serving pods' role (environments.${servingRole[0]}.serviceAccount.roleArn in ${fleetFile}), which should only read archives; pass a packaging role that may write s3://<bucket>/${o.name}/*\n${nothing}`);
   }
@@ -242,12 +242,12 @@ function packageModel(o: PackageOptions, repository: ServingRepository): void {
       requirements,
       archiveBucket: bucket,
       image: imageRef(fleet.image),
-      awsCliImage: imageRef(fleet.modelFetcher),
+      awsCliImage: fleet.modelFetcher && imageRef(fleet.modelFetcher),
       iamRoleArn: o.roleArn,
       cpu: o.cpu,
       memory: o.memory,
       workspaceSize: o.workspaceSize,
-      objectStorageCidrs: environment.network.objectStorageCidrs,
+      objectStorageCidrs: environment.network?.objectStorageCidrs,
     });
   } catch (error) {
     if (error instanceof ValidationError) {

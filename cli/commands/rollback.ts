@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { type YamlEdit, editYamlText } from '../../lib/repository';
-import { type ModelRegistry, RegistryAction, RegistryStage, promoteVersion, resolveActor, versionProblem } from '../../lib/registry';
+import { type ModelRegistry, RegistryAction, RegistryStage, promoteVersion, resolveActor } from '../../lib/registry';
+import { modelVersionProblem } from '../../lib/torchserve';
 import { CliError, refusing } from '../cli-error';
 import { openRepository, outputOption, registryOption } from '../options';
 import { printSummary, selectModel } from '../summary';
@@ -38,7 +39,7 @@ export function registerRollback(program: Command): void {
       const entry = registryFile.registry.models[model];
       if (entry === undefined) throw new CliError(`${model} is not in the model registry, so it has no versions to go back to; set its version in the fleet file instead. ${nothing}`);
       const current = refusing(() => repository.releases(fleet, registryFile), nothing)[environment][model].version;
-      const toProblem = options.to === undefined ? undefined : versionProblem(options.to);
+      const toProblem = options.to === undefined ? undefined : modelVersionProblem(options.to);
       if (toProblem) throw new CliError(`--to "${options.to}": ${toProblem}. ${nothing}`);
       const target = options.to ?? previousVersion(registryFile.registry, model, env.stage, current);
       if (target === undefined) {

@@ -7,7 +7,7 @@ import { cronScheduleProblem } from '../private/cron';
 import { isDnsLabel } from '../private/names';
 import { timeZoneProblem } from '../private/time-zone';
 import { ValidationError } from '../core/validation-error';
-import type { ITorchServeWorkload, IWorkloadScaler } from '../torchserve';
+import { type ITorchServeWorkload, type IWorkloadScaler, TORCHSERVE_DEFAULTS } from '../torchserve';
 import { PrometheusAdapterRules, type ExternalMetricRule } from './prometheus-adapter-rules';
 
 /** How the queue and GPU signals reach the HorizontalPodAutoscaler. */
@@ -43,6 +43,61 @@ export interface PeakHours {
   readonly minReplicas: number;
 }
 
+/** What a {@link ModelAutoscaler} uses for an optional prop left out; the fleet file leaves them out too. */
+export const AUTOSCALER_DEFAULTS = {
+  backend: ScalingBackend.KEDA,
+  prometheusUrl: DEFAULT_PROMETHEUS_URL,
+  cpuUtilization: 60,
+  memoryUtilization: 70,
+  queueWaitTarget: Duration.millis(100),
+  scaleUpStabilization: Duration.seconds(60),
+  scaleUpPods: 2,
+  scaleUpPeriod: Duration.minutes(3),
+  scaleDownStabilization: Duration.minutes(10),
+  scaleDownPods: 1,
+  scaleDownPeriod: Duration.minutes(5),
+} as const;
+
+/**
+ * Why `minReplicas` cannot be the autoscaler's floor under `maxReplicas`, or `undefined`. The
+ * fleet file and the construct follow it. Completes "got <minReplicas>; ...".
+ */
+export function minReplicasProblem(minReplicas: number, maxReplicas: number): string | undefined {
+  return Number.isInteger(minReplicas) && minReplicas >= 1 && minReplicas <= maxReplicas ? undefined : `must be an integer from 1 to maxReplicas (${maxReplicas})`;
+}
+
+/**
+ * Why a queue-wait target (left out: {@link AUTOSCALER_DEFAULTS}) cannot scale a model whose
+ * requests time out after `responseTimeout` (left out: the TorchServeService default), or
+ * `undefined`: a request that waits that long has failed already. The fleet file reports it at
+ * autoscaling.queueWaitTargetMs and the construct throws it. Completes "got <target>; ...".
+ */
+export function queueWaitTargetProblem(queueWaitTarget: Duration | undefined, responseTimeout: Duration | undefined, modelName?: string): string | undefined {
+  const targetMs = (queueWaitTarget ?? AUTOSCALER_DEFAULTS.queueWaitTarget).toMilliseconds();
+  const timeout = responseTimeout ?? TORCHSERVE_DEFAULTS.responseTimeout;
+  if (targetMs < 1) return 'must be at least 1ms';
+  if (targetMs < timeout.toMilliseconds()) return undefined;
+  return `must be below the response timeout${modelName === undefined ? '' : ` of model ${modelName}`} (${timeout.toSeconds()}s): a request that waits that long has failed already`;
+}
+
+/**
+ * Why peak hours cannot be scheduled by `backend` (left out: {@link AUTOSCALER_DEFAULTS}), or
+ * `undefined`: they are a KEDA cron trigger. The fleet file and the construct follow it.
+ */
+export function peakHoursBackendProblem(backend: ScalingBackend | `${ScalingBackend}` | undefined): string | undefined {
+  return (backend ?? AUTOSCALER_DEFAULTS.backend) === ScalingBackend.KEDA ? undefined : 'needs backend "keda" (a KEDA cron trigger); prometheus-adapter cannot schedule a floor';
+}
+
+/**
+ * Why `peakMinReplicas` cannot be the floor during peak hours, between the off-peak floor
+ * `minReplicas` and `maxReplicas`, or `undefined`. The fleet file and the construct follow it.
+ * Completes "got <peakMinReplicas>; ...".
+ */
+export function peakReplicasProblem(peakMinReplicas: number, minReplicas: number, maxReplicas: number): string | undefined {
+  if (Number.isInteger(peakMinReplicas) && peakMinReplicas > minReplicas && peakMinReplicas <= maxReplicas) return undefined;
+  return `must be an integer above minReplicas (${minReplicas}) and at most maxReplicas (${maxReplicas})`;
+}
+
 /** Properties of a {@link ModelAutoscaler}. */
 export interface ModelAutoscalerProps {
   /** The model deployment; its replica count is handed to the autoscaler. */
@@ -57,43 +112,45 @@ export interface ModelAutoscalerProps {
    * fights canary steps. @default - the service's workload (`service.workloadRef`)
    */
   readonly target?: ScaleTarget;
-  /** How the queue and GPU signals reach the HPA. @default ScalingBackend.KEDA */
+  /** How the queue and GPU signals reach the HPA. @default AUTOSCALER_DEFAULTS.backend (ScalingBackend.KEDA) */
   readonly backend?: ScalingBackend;
   /**
    * The environment's Prometheus. KEDA's triggers query it; prometheus-adapter queries the
    * Prometheus of its own configuration, so the adapter rules' ConfigMap records this address as
    * the one they were written for (set the adapter chart's `prometheus.url` to it).
-   * @default DEFAULT_PROMETHEUS_URL
+   * @default AUTOSCALER_DEFAULTS.prometheusUrl (DEFAULT_PROMETHEUS_URL)
    */
   readonly prometheusUrl?: string;
-  /** Target CPU utilisation, in percent of the request. @default 60 */
+  /** Target CPU utilisation, in percent of the request. @default AUTOSCALER_DEFAULTS.cpuUtilization (60) */
   readonly cpuUtilization?: number;
   /**
    * Target memory utilisation, in percent of the request. A loaded model's memory barely moves
-   * with load; keep this above the idle footprint or the HPA never scales down. @default 70
+   * with load; keep this above the idle footprint or the HPA never scales down.
+   * @default AUTOSCALER_DEFAULTS.memoryUtilization (70)
    */
   readonly memoryUtilization?: number;
   /**
    * Target average queue wait per request: `rate(ts_queue_latency_microseconds[2m]) /
    * rate(ts_inference_requests_total[2m])`. Replicas grow in proportion when the wait is above it.
-   * @default Duration.millis(100)
+   * Below the service's response timeout (see {@link queueWaitTargetProblem}).
+   * @default AUTOSCALER_DEFAULTS.queueWaitTarget (100 ms)
    */
   readonly queueWaitTarget?: Duration;
   /** Target average GPU utilisation, in percent. @default - GPU utilisation is not a signal */
   readonly gpuUtilization?: number;
   /** Where GPU utilisation comes from. @default GpuMetrics.dcgm() */
   readonly gpuMetrics?: GpuMetrics;
-  /** How long the highest recommendation must hold before scaling up. @default Duration.seconds(60) */
+  /** How long the highest recommendation must hold before scaling up. @default AUTOSCALER_DEFAULTS.scaleUpStabilization (60 s) */
   readonly scaleUpStabilization?: Duration;
-  /** Pods added at most per `scaleUpPeriod`; new GPU pods take minutes to load the model. @default 2 */
+  /** Pods added at most per `scaleUpPeriod`; new GPU pods take minutes to load the model. @default AUTOSCALER_DEFAULTS.scaleUpPods (2) */
   readonly scaleUpPods?: number;
-  /** @default Duration.minutes(3) */
+  /** @default AUTOSCALER_DEFAULTS.scaleUpPeriod (3 min) */
   readonly scaleUpPeriod?: Duration;
-  /** How long the lowest recommendation must hold before scaling down. @default Duration.minutes(10) */
+  /** How long the lowest recommendation must hold before scaling down. @default AUTOSCALER_DEFAULTS.scaleDownStabilization (10 min) */
   readonly scaleDownStabilization?: Duration;
-  /** Pods removed at most per `scaleDownPeriod`. @default 1 */
+  /** Pods removed at most per `scaleDownPeriod`. @default AUTOSCALER_DEFAULTS.scaleDownPods (1) */
   readonly scaleDownPods?: number;
-  /** @default Duration.minutes(5) */
+  /** @default AUTOSCALER_DEFAULTS.scaleDownPeriod (5 min) */
   readonly scaleDownPeriod?: Duration;
   /** Keep more pods during peak hours (KEDA cron trigger; needs the KEDA backend). @default - the same floor all day */
   readonly peakHours?: PeakHours;
@@ -134,14 +191,15 @@ export class ModelAutoscaler extends Construct implements IWorkloadScaler {
     };
     const service = props.service;
     if (service.scaler) fail('AlreadyAutoscaled', `service "${service.name}" already has an autoscaler; two would fight over its replicas`);
-    const backend = props.backend ?? ScalingBackend.KEDA;
+    const backend = props.backend ?? AUTOSCALER_DEFAULTS.backend;
     if (!Object.values(ScalingBackend).includes(backend)) fail('InvalidBackend', `'backend' ("${String(backend)}") must be one of: ${Object.values(ScalingBackend).join(', ')}`);
 
     const isInt = (n: number, min: number, max: number) => Number.isInteger(n) && n >= min && n <= max;
     const maxReplicas = props.maxReplicas;
     const minReplicas = props.minReplicas ?? service.replicas;
     if (!isInt(maxReplicas, 1, 1000)) fail('InvalidReplicas', `'maxReplicas' (${maxReplicas}) must be an integer from 1 to 1000`);
-    if (!isInt(minReplicas, 1, maxReplicas)) fail('InvalidReplicas', `'minReplicas' (${minReplicas}) must be an integer from 1 to maxReplicas (${maxReplicas})`);
+    const floorIssue = minReplicasProblem(minReplicas, maxReplicas);
+    if (floorIssue) fail('InvalidReplicas', `'minReplicas' (${minReplicas}) ${floorIssue}`);
 
     const target = props.target ?? service.workloadRef;
     if (TARGETS[target.kind] === undefined || TARGETS[target.kind] !== target.apiVersion) {
@@ -154,14 +212,12 @@ export class ModelAutoscaler extends Construct implements IWorkloadScaler {
       if (v !== undefined && !isInt(v, 1, 100)) fail('InvalidUtilization', `'${name}' (${v}) must be an integer percentage from 1 to 100`);
       return v;
     };
-    const cpu = percent('cpuUtilization', props.cpuUtilization, 60) as number;
-    const memory = percent('memoryUtilization', props.memoryUtilization, 70) as number;
+    const cpu = percent('cpuUtilization', props.cpuUtilization, AUTOSCALER_DEFAULTS.cpuUtilization) as number;
+    const memory = percent('memoryUtilization', props.memoryUtilization, AUTOSCALER_DEFAULTS.memoryUtilization) as number;
     const gpuTarget = percent('gpuUtilization', props.gpuUtilization);
-    const queueWait = props.queueWaitTarget ?? Duration.millis(100);
-    const queueWaitMs = queueWait.toMilliseconds();
-    if (queueWaitMs < 1 || queueWaitMs >= service.responseTimeout.toMilliseconds()) {
-      fail('InvalidQueueWaitTarget', `'queueWaitTarget' (${queueWaitMs}ms) must be at least 1ms and below the response timeout (${service.responseTimeout.toSeconds()}s)`);
-    }
+    const queueWaitMs = (props.queueWaitTarget ?? AUTOSCALER_DEFAULTS.queueWaitTarget).toMilliseconds();
+    const queueWaitIssue = queueWaitTargetProblem(props.queueWaitTarget, service.responseTimeout, service.modelName);
+    if (queueWaitIssue) fail('InvalidQueueWaitTarget', `'queueWaitTarget' (${queueWaitMs}ms) ${queueWaitIssue}`);
     if (props.gpuMetrics && gpuTarget === undefined) fail('UnusedGpuMetrics', "'gpuMetrics' needs 'gpuUtilization'");
 
     const seconds = (name: string, value: Duration | undefined, fallback: Duration, min: number, max: number): number => {
@@ -177,25 +233,23 @@ export class ModelAutoscaler extends Construct implements IWorkloadScaler {
     // The API server's limits: stabilization windows up to an hour, policy periods up to 30 minutes.
     const behavior = {
       scaleUp: {
-        stabilizationWindowSeconds: seconds('scaleUpStabilization', props.scaleUpStabilization, Duration.seconds(60), 0, 3600),
+        stabilizationWindowSeconds: seconds('scaleUpStabilization', props.scaleUpStabilization, AUTOSCALER_DEFAULTS.scaleUpStabilization, 0, 3600),
         selectPolicy: 'Max',
-        policies: [{ type: 'Pods', value: pods('scaleUpPods', props.scaleUpPods, 2), periodSeconds: seconds('scaleUpPeriod', props.scaleUpPeriod, Duration.minutes(3), 1, 1800) }],
+        policies: [{ type: 'Pods', value: pods('scaleUpPods', props.scaleUpPods, AUTOSCALER_DEFAULTS.scaleUpPods), periodSeconds: seconds('scaleUpPeriod', props.scaleUpPeriod, AUTOSCALER_DEFAULTS.scaleUpPeriod, 1, 1800) }],
       },
       scaleDown: {
-        stabilizationWindowSeconds: seconds('scaleDownStabilization', props.scaleDownStabilization, Duration.minutes(10), 0, 3600),
+        stabilizationWindowSeconds: seconds('scaleDownStabilization', props.scaleDownStabilization, AUTOSCALER_DEFAULTS.scaleDownStabilization, 0, 3600),
         selectPolicy: 'Max',
-        policies: [{ type: 'Pods', value: pods('scaleDownPods', props.scaleDownPods, 1), periodSeconds: seconds('scaleDownPeriod', props.scaleDownPeriod, Duration.minutes(5), 1, 1800) }],
+        policies: [{ type: 'Pods', value: pods('scaleDownPods', props.scaleDownPods, AUTOSCALER_DEFAULTS.scaleDownPods), periodSeconds: seconds('scaleDownPeriod', props.scaleDownPeriod, AUTOSCALER_DEFAULTS.scaleDownPeriod, 1, 1800) }],
       },
     };
 
     const peak = props.peakHours;
     if (peak) {
-      if (backend !== ScalingBackend.KEDA) {
-        fail('PeakHoursNeedKeda', "'peakHours' is a KEDA cron trigger; use backend ScalingBackend.KEDA, or drop 'peakHours' to keep the same floor all day");
-      }
-      if (!isInt(peak.minReplicas, minReplicas + 1, maxReplicas)) {
-        fail('InvalidPeakHours', `'peakHours.minReplicas' (${peak.minReplicas}) must be an integer above minReplicas (${minReplicas}) and at most maxReplicas (${maxReplicas})`);
-      }
+      const backendIssue = peakHoursBackendProblem(backend);
+      if (backendIssue) fail('PeakHoursNeedKeda', `'peakHours' ${backendIssue}; drop 'peakHours' to keep the same floor all day`);
+      const peakIssue = peakReplicasProblem(peak.minReplicas, minReplicas, maxReplicas);
+      if (peakIssue) fail('InvalidPeakHours', `'peakHours.minReplicas' (${peak.minReplicas}) ${peakIssue}`);
       for (const [field, cron] of [['start', peak.start], ['end', peak.end]] as const) {
         const problem = cronScheduleProblem(cron);
         if (problem) fail('InvalidPeakHours', `'peakHours.${field}' ("${cron}") ${problem}`);
@@ -205,7 +259,7 @@ export class ModelAutoscaler extends Construct implements IWorkloadScaler {
       const zoneProblem = timeZoneProblem(peak.timezone);
       if (zoneProblem) fail('InvalidPeakHours', `'peakHours.timezone' ("${peak.timezone}") ${zoneProblem}`);
     }
-    const prometheusUrl = props.prometheusUrl ?? DEFAULT_PROMETHEUS_URL;
+    const prometheusUrl = props.prometheusUrl ?? AUTOSCALER_DEFAULTS.prometheusUrl;
     const urlProblem = prometheusUrlProblem(prometheusUrl);
     if (urlProblem) fail('InvalidPrometheusUrl', `'prometheusUrl' ("${prometheusUrl}") ${urlProblem}`);
 

@@ -4,6 +4,7 @@ import * as k8s from '../../imports/k8s';
 import { LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME, LABEL_PART_OF, LABEL_VERSION, MANAGED_BY } from '../private/labels';
 import { LABEL_VALUE_PATTERN, isDnsLabel } from '../private/names';
 import { QUANTITY_PATTERN, parseQuantity } from '../private/quantity';
+import { sortKeys } from '../private/sort-keys';
 import { ValidationError } from '../core/validation-error';
 import type { IConnectable, INetworkClient } from '../isolation/model-network-policy';
 import { restrictedContainerSecurity, restrictedPodSecurity } from '../private/pod-hardening';
@@ -75,6 +76,21 @@ export enum RedisEvictionPolicy {
 /** A workload whose pods may use the cache, such as a TorchServeService. */
 export type ICacheClient = INetworkClient;
 
+/** What a {@link RedisCache} uses for an optional prop left out; the fleet file leaves them out too. */
+export const REDIS_DEFAULTS = {
+  cpu: '500m',
+  memory: '1Gi',
+  evictionPolicy: RedisEvictionPolicy.ALLKEYS_LRU,
+} as const;
+
+/**
+ * Why `memory` (a Kubernetes quantity) is too little for the cache, or `undefined`: Redis needs
+ * room beyond its maxmemory. The fleet file and the construct follow it. Completes "got <memory>; ...".
+ */
+export function redisMemoryProblem(memory: string): string | undefined {
+  return parseQuantity(memory) >= 64 * 2 ** 20 ? undefined : 'must be at least 64Mi; Redis needs room beyond its maxmemory';
+}
+
 /** Properties of a {@link RedisCache}. */
 export interface RedisCacheProps {
   /** Kubernetes name of every object, the instance label, and the host name clients use. @default 'prediction-cache' */
@@ -91,15 +107,16 @@ export interface RedisCacheProps {
   readonly image?: string;
   /** Whether the cache survives a pod restart. @default RedisPersistence.none() */
   readonly persistence?: RedisPersistence;
-  /** CPU limit and request. Redis runs commands on one thread. @default '500m' */
+  /** CPU limit and request. Redis runs commands on one thread. @default REDIS_DEFAULTS.cpu ('500m') */
   readonly cpu?: string;
   /**
    * Memory limit and request. Redis's `maxmemory` is set below it: three quarters without
-   * persistence, half with the append-only file, whose rewrite forks the process.
-   * @default '1Gi'
+   * persistence, half with the append-only file, whose rewrite forks the process. At least 64Mi
+   * (see {@link redisMemoryProblem}).
+   * @default REDIS_DEFAULTS.memory ('1Gi')
    */
   readonly memory?: string;
-  /** What Redis evicts when full. @default RedisEvictionPolicy.ALLKEYS_LRU */
+  /** What Redis evicts when full. @default REDIS_DEFAULTS.evictionPolicy (RedisEvictionPolicy.ALLKEYS_LRU) */
   readonly evictionPolicy?: RedisEvictionPolicy;
   /**
    * An existing Secret holding a password that Redis requires (`--requirepass`), and that
@@ -283,7 +300,7 @@ export class RedisCache extends Construct implements IConnectable {
 
   /** Lets the pods of `client` connect to the cache on 6379. Idempotent. */
   public allowFrom(client: ICacheClient): void {
-    const matchLabels = Object.fromEntries(Object.entries(client.selectorLabels).sort(([a], [b]) => a.localeCompare(b)));
+    const matchLabels = sortKeys(client.selectorLabels);
     const key = JSON.stringify([client.namespace, matchLabels]);
     if (this.clientKeys.has(key)) return;
     this.clientKeys.add(key);
@@ -362,10 +379,9 @@ export class RedisCache extends Construct implements IConnectable {
         fail('InvalidQuantity', `'${prop}' ("${value}") must be a positive Kubernetes quantity such as "500m", "1Gi" or "5Gi"`);
       }
     }
-    const memory = props.memory ?? '1Gi';
-    if (parseQuantity(memory) < 64 * 2 ** 20) {
-      fail('InvalidQuantity', `'memory' ("${memory}") must be at least 64Mi; Redis needs room beyond its maxmemory`);
-    }
+    const memory = props.memory ?? REDIS_DEFAULTS.memory;
+    const memoryIssue = redisMemoryProblem(memory);
+    if (memoryIssue) fail('InvalidQuantity', `'memory' ("${memory}") ${memoryIssue}`);
     if (persistence.storageClassName !== undefined && !isDnsLabel(persistence.storageClassName)) {
       fail('InvalidStorageClass', `'persistence.storageClassName' ("${persistence.storageClassName}") must be a StorageClass name`);
     }
@@ -383,9 +399,9 @@ export class RedisCache extends Construct implements IConnectable {
       image,
       imageTag: imageTag as string,
       persistence,
-      cpu: props.cpu ?? '500m',
+      cpu: props.cpu ?? REDIS_DEFAULTS.cpu,
       memory,
-      evictionPolicy: props.evictionPolicy ?? RedisEvictionPolicy.ALLKEYS_LRU,
+      evictionPolicy: props.evictionPolicy ?? REDIS_DEFAULTS.evictionPolicy,
       passwordSecretKey,
     };
   }

@@ -4,7 +4,7 @@ import { BASE_IMAGE_ARG, SERVING_IMAGES_DIR, servingImageOf } from '../image';
 import { toResourceName } from '../private/names';
 import type { DeployedRelease } from '../registry';
 import { parseQuantity, toMebibytes } from '../private/quantity';
-import { ModelArchive, TorchServePorts, renderTorchServeConfig } from '../torchserve';
+import { ModelArchive, TORCHSERVE_DEFAULTS, TorchServePorts, jvmHeapBytesFor, renderTorchServeConfig, workerRange } from '../torchserve';
 
 /** Options of {@link renderLocalCompose}. */
 export interface LocalComposeOptions {
@@ -57,14 +57,12 @@ export interface LocalCompose {
   readonly modelStoreDir: string;
 }
 
-// The same paths, user and defaults as TorchServeService renders for the cluster.
+// The same paths and user as TorchServeService renders for the cluster; its defaults are
+// TORCHSERVE_DEFAULTS, applied where the fleet file leaves a setting out.
 const HOME = '/home/model-server';
 const CONFIG_DIR = `${HOME}/config`;
 const MODEL_STORE = `${HOME}/model-store`;
 const UID = 1000;
-const JOB_QUEUE_SIZE = 100;
-const MAX_REQUEST_BYTES = 6_553_500;
-const DRAIN_SECONDS = 15;
 /** Each further model's host ports are this much above the previous model's. */
 const PORT_STRIDE = 10;
 export const LOCAL_MODEL_STORE_DIR = 'model-store';
@@ -91,10 +89,11 @@ export function renderLocalCompose(options: LocalComposeOptions): LocalCompose {
     throw new Error(`unknown model "${options.model}"; the fleet defines: ${fleet.models.map((m) => m.name).join(', ')}`);
   }
   const gpu = options.gpu ?? false;
-  if (gpu && env.resources.gpu === 0) {
+  const envGpus = env.resources.gpu ?? TORCHSERVE_DEFAULTS.gpuCount;
+  if (gpu && envGpus === 0) {
     throw new Error(`environment "${options.environment}" runs on CPU (resources.gpu: 0); drop --gpu or pick an environment with GPUs`);
   }
-  const gpuCount = gpu ? env.resources.gpu : 0;
+  const gpuCount = gpu ? envGpus : 0;
   const context = options.buildContext ?? '.';
   // A model with a serving image runs it built from the same Dockerfile as in CI, so it loads the
   // same packages; --image then replaces the TorchServe image it is built from.
@@ -155,28 +154,31 @@ export function fetchArchiveCommand(archive: ModelArchive, namespace: string, de
     : `kubectl -n ${namespace} cp -c torchserve "$(kubectl -n ${namespace} get pod -l app.kubernetes.io/instance=${deploymentName} -o jsonpath='{.items[0].metadata.name}')":${MODEL_STORE}/${archive.fileName} ${modelStoreDir}/${archive.fileName}`;
 }
 
+/** A model's TorchServe settings as TorchServeService resolves them: the fleet file's, else its defaults. */
+function settingsOf(model: ModelConfig) {
+  const workers = workerRange(model.workers?.min, model.workers?.max);
+  return {
+    minWorkers: workers.min,
+    maxWorkers: workers.max,
+    batchSize: model.batchSize ?? TORCHSERVE_DEFAULTS.batchSize,
+    maxBatchDelayMs: model.maxBatchDelayMs ?? TORCHSERVE_DEFAULTS.maxBatchDelay.toMilliseconds(),
+    responseTimeoutSeconds: model.responseTimeoutSeconds ?? TORCHSERVE_DEFAULTS.responseTimeout.toSeconds(),
+    startupTimeoutSeconds: model.startupTimeoutSeconds ?? TORCHSERVE_DEFAULTS.startupTimeout.toSeconds(),
+    gpuMemoryFraction: model.gpuMemoryFraction ?? TORCHSERVE_DEFAULTS.gpuMemoryFraction,
+  };
+}
+
 function renderConfig(model: ModelConfig & DeployedRelease, env: EnvironmentConfig, archive: ModelArchive, gpuCount: number): string {
-  const memoryBytes = parseQuantity(env.resources.memory);
-  // TorchServeService's rule: the given heap, else a quarter of the memory, at most 4Gi.
-  const jvmHeapBytes = env.resources.jvmHeap !== undefined ? parseQuantity(env.resources.jvmHeap) : Math.min(memoryBytes / 4, 4 * 2 ** 30);
+  const jvmHeapBytes = jvmHeapBytesFor(parseQuantity(env.resources.memory), env.resources.jvmHeap !== undefined ? parseQuantity(env.resources.jvmHeap) : undefined);
+  const { gpuMemoryFraction: _, ...settings } = settingsOf(model);
   return renderTorchServeConfig({
-    model: {
-      name: model.name,
-      version: model.version,
-      archiveFile: archive.fileName,
-      minWorkers: model.workers.min,
-      maxWorkers: model.workers.max,
-      batchSize: model.batchSize,
-      maxBatchDelayMs: model.maxBatchDelayMs,
-      responseTimeoutSeconds: model.responseTimeoutSeconds,
-      startupTimeoutSeconds: model.startupTimeoutSeconds,
-    },
+    model: { name: model.name, version: model.version, archiveFile: archive.fileName, ...settings },
     modelStore: MODEL_STORE,
     gpuCount,
-    jobQueueSize: JOB_QUEUE_SIZE,
-    maxRequestBytes: MAX_REQUEST_BYTES,
+    jobQueueSize: TORCHSERVE_DEFAULTS.jobQueueSize,
+    maxRequestBytes: TORCHSERVE_DEFAULTS.maxRequestBytes,
     jvmHeapMebibytes: toMebibytes(jvmHeapBytes),
-    enableGrpc: env.grpc,
+    enableGrpc: env.grpc ?? TORCHSERVE_DEFAULTS.enableGrpc,
     installPyDepPerModel: model.installAtLoad !== undefined,
   });
 }
@@ -194,13 +196,14 @@ interface ServiceInput {
 
 function renderService(input: ServiceInput): Record<string, unknown> {
   const { model, env } = input;
+  const settings = settingsOf(model);
   // The readiness probe of the cluster: ready once `workers.min` workers of this version are READY,
   // because /ping answers 200 while the model is still loading.
   const readyWorkersCheck = [
     'python3', '-I', '-B', '-c',
     'import json,sys,urllib.request;'
     + `d=json.load(urllib.request.urlopen("http://127.0.0.1:${TorchServePorts.MANAGEMENT}/models/${model.name}/${model.version}",timeout=4));`
-    + `sys.exit(0 if sum(w["status"]=="READY" for w in d[0]["workers"])>=${model.workers.min} else 1)`,
+    + `sys.exit(0 if sum(w["status"]=="READY" for w in d[0]["workers"])>=${settings.minWorkers} else 1)`,
   ];
   const publish = (host: number, container: number) => `127.0.0.1:${host}:${container}`;
   const ports = [
@@ -230,7 +233,7 @@ function renderService(input: ServiceInput): Record<string, unknown> {
       METRICS_LOCATION: `${HOME}/logs`,
       MODEL_NAME: model.name,
       MODEL_VERSION: model.version,
-      GPU_MEMORY_FRACTION: String(model.gpuMemoryFraction),
+      GPU_MEMORY_FRACTION: String(settings.gpuMemoryFraction),
       // As TorchServeService sets them for installAtLoad.
       ...(model.installAtLoad ? { PIP_INDEX_URL: model.installAtLoad.indexUrl, PIP_NO_CACHE_DIR: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1' } : {}),
     },
@@ -247,9 +250,9 @@ function renderService(input: ServiceInput): Record<string, unknown> {
       interval: '10s',
       timeout: '5s',
       retries: 3,
-      start_period: `${model.startupTimeoutSeconds + 60}s`,
+      start_period: `${settings.startupTimeoutSeconds + 60}s`,
     },
-    stop_grace_period: `${DRAIN_SECONDS + model.responseTimeoutSeconds}s`,
+    stop_grace_period: `${TORCHSERVE_DEFAULTS.drainDelay.toSeconds() + settings.responseTimeoutSeconds}s`,
     deploy: {
       resources: {
         limits,

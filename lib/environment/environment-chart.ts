@@ -1,7 +1,7 @@
 import { Chart, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
-import { type EnvironmentConfig, type FleetConfig, type GatewayConfig, modelReleaseType } from '../fleet';
+import { type EnvironmentConfig, type FleetConfig, type GatewayConfig, modelReleaseType, optionalDuration } from '../fleet';
 import { GatewayFrontend, GatewayKind, type GatewayProvider, GatewayRoute, IssuerKind, findGatewayProvider } from '../gateway';
 import { ModelNetworkPolicy, NamespaceGuardrails } from '../isolation';
 import { parseQuantity } from '../private/quantity';
@@ -15,7 +15,7 @@ import { ModelStoreBackup, modelStorePrefix } from '../operations';
 import { MonitoringBundle } from '../monitoring';
 import { GpuMetrics } from '../signals';
 import { GatewayApiPluginAccess, ModelRelease, ReleaseStrategy, ReleaseType } from '../release';
-import { ModelArchive, TorchServeService, WorkloadKind } from '../torchserve';
+import { ModelArchive, type PodResources, TorchServeService, WorkloadKind } from '../torchserve';
 
 /** Room in the quota for one-off pods (backups, packaging jobs, debugging). */
 const QUOTA_SPARE_PODS = 4;
@@ -29,17 +29,19 @@ function providerOf(gateway: GatewayConfig): GatewayProvider {
   return provider;
 }
 
-/** Where the environment's GPU metrics come from (monitoring.gpuMetrics; DCGM by default). */
-function gpuMetricsOf(env: EnvironmentConfig): GpuMetrics {
+// Everything the fleet file leaves out is passed on as undefined: the constructs own the defaults.
+
+/** Where the environment's GPU metrics come from (monitoring.gpuMetrics); left out, the constructs' default (DCGM). */
+function gpuMetricsOf(env: EnvironmentConfig): GpuMetrics | undefined {
   const gpu = env.monitoring?.gpuMetrics;
   if (gpu?.source === 'torchserve') return GpuMetrics.torchServe();
-  return gpu?.dcgmHonorLabels ? GpuMetrics.dcgm({ namespaceLabel: 'namespace', podLabel: 'pod' }) : GpuMetrics.dcgm();
+  return gpu?.dcgmHonorLabels ? GpuMetrics.dcgm({ namespaceLabel: 'namespace', podLabel: 'pod' }) : undefined;
 }
 
 function releaseStrategy(config: EnvironmentConfig['strategy'], type: EnvironmentConfig['strategy']['type']): ReleaseStrategy {
   switch (type) {
-    case 'canary': return ReleaseStrategy.canary({ weights: config.canary.weights, pause: Duration.seconds(config.canary.pauseSeconds) });
-    case 'blue-green': return ReleaseStrategy.blueGreen({ autoPromotionEnabled: config.blueGreen.autoPromotion, scaleDownDelay: Duration.seconds(config.blueGreen.scaleDownDelaySeconds) });
+    case 'canary': return ReleaseStrategy.canary({ weights: config.canary?.weights, pause: optionalDuration(config.canary?.pauseSeconds, Duration.seconds) });
+    case 'blue-green': return ReleaseStrategy.blueGreen({ autoPromotionEnabled: config.blueGreen?.autoPromotion, scaleDownDelay: optionalDuration(config.blueGreen?.scaleDownDelaySeconds, Duration.seconds) });
     default: return ReleaseStrategy.rolling();
   }
 }
@@ -152,7 +154,7 @@ export class EnvironmentChart extends Chart {
         modelArchive: ModelArchive.fromUri(release.mar),
         handler: model.handler,
         image: servingImageOf(props.fleet, model).ref,
-        modelFetcherImage: imageRef(props.fleet.modelFetcher),
+        modelFetcherImage: props.fleet.modelFetcher && imageRef(props.fleet.modelFetcher),
         pythonPackageIndex: model.installAtLoad?.indexUrl,
         replicas: env.replicas,
         cpu: env.resources.cpu,
@@ -161,17 +163,17 @@ export class EnvironmentChart extends Chart {
         ephemeralStorage: env.resources.ephemeralStorage,
         jvmHeap: env.resources.jvmHeap,
         batchSize: model.batchSize,
-        maxBatchDelay: Duration.millis(model.maxBatchDelayMs),
-        minWorkers: model.workers.min,
-        maxWorkers: model.workers.max,
-        responseTimeout: Duration.seconds(model.responseTimeoutSeconds),
-        startupTimeout: Duration.seconds(model.startupTimeoutSeconds),
+        maxBatchDelay: optionalDuration(model.maxBatchDelayMs, Duration.millis),
+        minWorkers: model.workers?.min,
+        maxWorkers: model.workers?.max,
+        responseTimeout: optionalDuration(model.responseTimeoutSeconds, Duration.seconds),
+        startupTimeout: optionalDuration(model.startupTimeoutSeconds, Duration.seconds),
         gpuMemoryFraction: model.gpuMemoryFraction,
         enableGrpc: env.grpc,
-        nodeSelector: env.placement.nodeSelector,
-        tolerations: env.placement.tolerations,
-        allowSpot: env.placement.spot,
-        iamRoleArn: env.serviceAccount.roleArn,
+        nodeSelector: env.placement?.nodeSelector,
+        tolerations: env.placement?.tolerations,
+        allowSpot: env.placement?.spot,
+        iamRoleArn: env.serviceAccount?.roleArn,
         workload: strategies.get(model.name)!.needsRollout ? WorkloadKind.ROLLOUT : WorkloadKind.DEPLOYMENT,
         maxReplicas: Math.max(env.replicas, env.autoscaling?.maxReplicas ?? 0),
         env: cache?.connectionEnv(),
@@ -187,12 +189,12 @@ export class EnvironmentChart extends Chart {
         service,
         strategy: strategies.get(service.modelName)!,
         gates: {
-          maxErrorRate: gates.maxErrorRate,
-          maxP95Latency: Duration.millis(gates.maxP95LatencyMs),
-          interval: Duration.seconds(gates.intervalSeconds),
-          count: gates.count,
-          failureLimit: gates.failureLimit,
-          minRequests: gates.minRequests,
+          maxErrorRate: gates?.maxErrorRate,
+          maxP95Latency: optionalDuration(gates?.maxP95LatencyMs, Duration.millis),
+          interval: optionalDuration(gates?.intervalSeconds, Duration.seconds),
+          count: gates?.count,
+          failureLimit: gates?.failureLimit,
+          minRequests: gates?.minRequests,
           prometheusAddress: env.prometheus?.url,
         },
       }));
@@ -207,21 +209,22 @@ export class EnvironmentChart extends Chart {
       for (const service of this.services.values()) {
         autoscalers.set(service.modelName, new ModelAutoscaler(this, `${service.name}-autoscaler`, {
           service,
-          backend: scaling.backend as ScalingBackend,
-          minReplicas: scaling.minReplicas ?? env.replicas,
+          backend: scaling.backend as ScalingBackend | undefined,
+          // Left out, the floor is the service's replicas.
+          minReplicas: scaling.minReplicas,
           maxReplicas: scaling.maxReplicas,
           prometheusUrl: env.prometheus?.url,
           cpuUtilization: scaling.cpuUtilization,
           memoryUtilization: scaling.memoryUtilization,
-          queueWaitTarget: Duration.millis(scaling.queueWaitTargetMs),
+          queueWaitTarget: optionalDuration(scaling.queueWaitTargetMs, Duration.millis),
           gpuUtilization: scaling.gpuUtilization,
           gpuMetrics: scaling.gpuUtilization !== undefined ? gpuMetrics : undefined,
-          scaleUpStabilization: Duration.seconds(scaling.scaleUp.stabilizationSeconds),
-          scaleUpPods: scaling.scaleUp.pods,
-          scaleUpPeriod: Duration.seconds(scaling.scaleUp.periodSeconds),
-          scaleDownStabilization: Duration.seconds(scaling.scaleDown.stabilizationSeconds),
-          scaleDownPods: scaling.scaleDown.pods,
-          scaleDownPeriod: Duration.seconds(scaling.scaleDown.periodSeconds),
+          scaleUpStabilization: optionalDuration(scaling.scaleUp?.stabilizationSeconds, Duration.seconds),
+          scaleUpPods: scaling.scaleUp?.pods,
+          scaleUpPeriod: optionalDuration(scaling.scaleUp?.periodSeconds, Duration.seconds),
+          scaleDownStabilization: optionalDuration(scaling.scaleDown?.stabilizationSeconds, Duration.seconds),
+          scaleDownPods: scaling.scaleDown?.pods,
+          scaleDownPeriod: optionalDuration(scaling.scaleDown?.periodSeconds, Duration.seconds),
           peakHours: scaling.peakHours,
         }));
       }
@@ -238,18 +241,18 @@ export class EnvironmentChart extends Chart {
           environment: props.environment,
           runbookBaseUrl: monitoring.runbookBaseUrl,
           prometheusSelectorLabels: monitoring.prometheusSelectorLabels,
-          scrapeInterval: Duration.seconds(monitoring.scrapeIntervalSeconds),
+          scrapeInterval: optionalDuration(monitoring.scrapeIntervalSeconds, Duration.seconds),
           gpuMetrics,
-          latencyThreshold: Duration.millis(monitoring.thresholds.latencyP95Ms),
-          errorRatioThreshold: monitoring.thresholds.errorRatio,
-          gpuMemoryThreshold: monitoring.thresholds.gpuMemoryRatio,
-          podRestartsThreshold: monitoring.thresholds.podRestarts,
-          queueWaitThreshold: Duration.millis(monitoring.thresholds.queueWaitMs),
-          modelLoadingGracePeriod: Duration.minutes(monitoring.thresholds.modelLoadingMinutes),
-          dashboardLabels: monitoring.dashboard.labels,
-          dashboardFolder: monitoring.dashboard.folder,
-          dashboardFolderAnnotation: monitoring.dashboard.folderAnnotation,
-          grafanaDatasource: monitoring.dashboard.datasource,
+          latencyThreshold: optionalDuration(monitoring.thresholds?.latencyP95Ms, Duration.millis),
+          errorRatioThreshold: monitoring.thresholds?.errorRatio,
+          gpuMemoryThreshold: monitoring.thresholds?.gpuMemoryRatio,
+          podRestartsThreshold: monitoring.thresholds?.podRestarts,
+          queueWaitThreshold: optionalDuration(monitoring.thresholds?.queueWaitMs, Duration.millis),
+          modelLoadingGracePeriod: optionalDuration(monitoring.thresholds?.modelLoadingMinutes, Duration.minutes),
+          dashboardLabels: monitoring.dashboard?.labels,
+          dashboardFolder: monitoring.dashboard?.folder,
+          dashboardFolderAnnotation: monitoring.dashboard?.folderAnnotation,
+          grafanaDatasource: monitoring.dashboard?.datasource,
         }));
       }
     }
@@ -269,16 +272,16 @@ export class EnvironmentChart extends Chart {
       });
     }
 
-    const gatewayNamespaces = env.network.gatewayNamespaces ?? [providerOf(env.gateway as GatewayConfig).defaultNamespace];
+    const gatewayNamespaces = env.network?.gatewayNamespaces ?? [providerOf(env.gateway as GatewayConfig).defaultNamespace];
     const policies = new Map<string, ModelNetworkPolicy>();
     for (const service of this.services.values()) {
       policies.set(service.modelName, new ModelNetworkPolicy(this, `${service.name}-network-policy`, {
         service,
         gatewayNamespaces,
-        monitoringNamespaces: env.network.monitoringNamespaces,
-        managementNamespaces: env.network.managementNamespaces,
-        managementCidrs: env.network.managementCidrs,
-        objectStorageCidrs: env.network.objectStorageCidrs,
+        monitoringNamespaces: env.network?.monitoringNamespaces,
+        managementNamespaces: env.network?.managementNamespaces,
+        managementCidrs: env.network?.managementCidrs,
+        objectStorageCidrs: env.network?.objectStorageCidrs,
         grpc: env.grpc,
       }));
     }
@@ -299,24 +302,26 @@ export class EnvironmentChart extends Chart {
         schedule: env.backup.schedule,
         timeZone: env.backup.timeZone,
         storageClass: env.backup.storageClass,
-        image: imageRef(props.fleet.modelFetcher),
-        objectStorageCidrs: env.network.objectStorageCidrs,
+        image: props.fleet.modelFetcher && imageRef(props.fleet.modelFetcher),
+        objectStorageCidrs: env.network?.objectStorageCidrs,
       });
     }
 
     // Every model may double at its largest size during a rollout (surge, blue-green preview).
-    const perPod = env.resources;
+    // The models share the environment's resources, counted per pod as the services resolved them.
+    const perPod = [...this.services.values()][0]?.podResources;
     const ceiling = Math.max(env.replicas, env.autoscaling?.maxReplicas ?? 0);
     const pods = models.length * ceiling * 2;
+    const all = (amount: (resources: PodResources) => number): number => (perPod ? pods * amount(perPod) : 0);
     new NamespaceGuardrails(this, 'Guardrails', {
       namespace: env.namespace,
       labels: { [LABEL_COMPONENT]: 'guardrails' },
       budget: {
         pods: pods + QUOTA_SPARE_PODS,
-        cpu: pods * parseQuantity(perPod.cpu) + QUOTA_SPARE_CPU,
-        memoryBytes: pods * parseQuantity(perPod.memory) + QUOTA_SPARE_MEMORY_BYTES,
-        ephemeralStorageBytes: pods * parseQuantity(perPod.ephemeralStorage) + QUOTA_SPARE_MEMORY_BYTES,
-        gpus: pods * perPod.gpu,
+        cpu: all((r) => parseQuantity(r.cpu)) + QUOTA_SPARE_CPU,
+        memoryBytes: all((r) => parseQuantity(r.memory)) + QUOTA_SPARE_MEMORY_BYTES,
+        ephemeralStorageBytes: all((r) => parseQuantity(r.ephemeralStorage)) + QUOTA_SPARE_MEMORY_BYTES,
+        gpus: all((r) => r.gpuCount),
       },
     });
   }

@@ -1,40 +1,56 @@
+import { Duration } from 'cdk8s';
 import { z } from 'zod';
 import { GatewayApiImplementation, GatewayFeature, GatewayKind } from '../gateway/gateway-kind';
-import { CanaryGateSource, JwtVerification } from '../gateway/gateway-provider';
+import { CanaryGateSource, JwtVerification, jwtAuthUrlProblem } from '../gateway/gateway-provider';
 import { GATEWAY_API_IMPLEMENTATIONS, findGatewayProvider } from '../gateway/providers';
-import { RedisEvictionPolicy } from '../cache/redis-cache';
+import { minReplicasProblem, peakHoursBackendProblem, peakReplicasProblem, queueWaitTargetProblem } from '../autoscaling/model-autoscaler';
+import { RedisEvictionPolicy, redisMemoryProblem } from '../cache/redis-cache';
+import { requestAlertsProblem, runbookUrlProblem } from '../monitoring/monitoring-bundle';
 import { BackupStorageClass } from '../operations/model-store-backup';
+import { canaryStepProblem, canaryWeightsProblem } from '../release/release-strategy';
+import { failureLimitProblem } from '../release/model-release';
+import { prometheusUrlProblem } from '../signals/prometheus-address';
+import { IAM_ROLE_ARN_PATTERN, S3_FOLDER_PATTERN } from '../private/aws';
 import { cidrProblem } from '../private/cidr';
 import { cronScheduleProblem } from '../private/cron';
 import { timeZoneProblem } from '../private/time-zone';
-import { DNS_LABEL_PATTERN, LABEL_VALUE_PATTERN, isLabelKey, toResourceName } from '../private/names';
+import { DNS_LABEL_PATTERN, LABEL_VALUE_PATTERN, isHostname, isLabelKey, toResourceName } from '../private/names';
 import { IMAGE_DIGEST_PATTERN } from '../private/image-ref';
-import { MAX_APPLICATION_NAME_LENGTH, applicationName } from '../gitops/argocd-application';
+import { MAX_APPLICATION_NAME_LENGTH, applicationName, destinationServerProblem, repoUrlProblem } from '../gitops/argocd-application';
 import { MAX_QUANTITY_UNITS, QUANTITY_PATTERN, parseQuantity, toMebibytes } from '../private/quantity';
 import { modelArchiveProblem } from '../torchserve/model-archive';
+import { modelNameProblem } from '../torchserve/model-name';
 import { modelVersionProblem } from '../torchserve/model-version';
-import { MAX_HANDLER_LENGTH, MIN_JVM_HEAP_MEBIBYTES, jvmHeapBytesFor } from '../torchserve/torchserve-service';
+import { MAX_HANDLER_LENGTH, MIN_JVM_HEAP_MEBIBYTES, jvmHeapBytesFor, packageIndexProblem, workersProblem } from '../torchserve/torchserve-service';
 
 // Every message below completes the sentence "<field>: got <value>; ..." so that a
 // reader learns what is allowed without opening the README.
+//
+// The schema checks shape and ranges and says where a problem is; it sets no default that a
+// construct owns. A field left out stays undefined all the way to the construct, whose prop
+// documents and applies the default (TORCHSERVE_DEFAULTS, GATE_DEFAULTS, ...). A rule that the
+// file must report at its line and the construct must throw is one predicate (a "...Problem"
+// function of the construct's module) that both ask.
 
-const S3_BUCKET = '[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]';
 const IMAGE_REPOSITORY = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
 const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
-// TorchServe model names become URL segments and, with "_" mapped to "-", Kubernetes names.
-const MODEL_NAME = /^[a-z]([a-z0-9_-]*[a-z0-9])?$/;
+
+/** A value of `base` that `problemOf` accepts; its problem is reported at the value's line. */
+function checked<T>(base: z.ZodType<T>, problemOf: (value: T) => string | undefined) {
+  return base.superRefine((value, ctx) => {
+    const problem = problemOf(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+}
+const checkedString = (problemOf: (value: string) => string | undefined) => checked(z.string(), problemOf);
+const checkedNumber = (problemOf: (value: number) => string | undefined) => checked(z.number(), problemOf);
 
 /** A model version (see modelVersionProblem); the registry, packaging and the constructs follow the same rule. */
-export const versionSchema = z.string().superRefine((version, ctx) => {
-  const problem = modelVersionProblem(version);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
+export const versionSchema = checkedString(modelVersionProblem);
 /** Where a model archive lives; the registry follows the same rule. */
-export const archiveSchema = z.string().superRefine((uri, ctx) => {
-  const problem = modelArchiveProblem(uri);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
+export const archiveSchema = checkedString(modelArchiveProblem);
+/** A model name (see modelNameProblem); the registry, packaging and the constructs follow the same rule. */
+export const modelNameSchema = checkedString(modelNameProblem);
 
 /** A label key: a name of at most 63 characters, with an optional DNS subdomain prefix and "/". */
 const labelKey = (message: string) => z.string().refine(isLabelKey, { message });
@@ -86,31 +102,19 @@ const contextPath = z.string().regex(/^(?!\/)(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9._
   message: 'must be a relative path inside the fleet file\'s folder (the images\' build context), such as "handlers/intent_classifier/requirements.txt"',
 });
 
-/** URLs go into annotations and arguments: a longer one is a mistake. */
-const MAX_URL_LENGTH = 2048;
-const URL_TOO_LONG = `must be at most ${MAX_URL_LENGTH} characters`;
-// A URL parser takes "HTTP://x" and "http://x/a b"; what reads the URL later (the constructs,
-// Prometheus clients, ingress-nginx) takes it as written.
-const WRITTEN_URL = /^https?:\/\/\S+$/;
-const URL_AS_WRITTEN = 'must start with "http://" or "https://" in lowercase and hold no spaces';
-
-const cidr = z.string().superRefine((value, ctx) => {
-  const problem = cidrProblem(value);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
+const cidr = checkedString(cidrProblem);
 const workersSchema = z
   .strictObject({
-    min: z.int().min(1).max(64).default(4),
-    max: z.int().min(1).max(64).default(4),
+    min: z.int().min(1).max(64).optional(),
+    max: z.int().min(1).max(64).optional(),
   })
-  .refine((workers) => workers.min <= workers.max, { message: 'min must not exceed max', path: ['min'] });
+  .superRefine((workers, ctx) => {
+    const problem = workersProblem(workers.min, workers.max);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['min'], message: problem });
+  });
 
 const modelSchema = z.strictObject({
-  name: z
-    .string()
-    .max(48, { message: 'must be at most 48 characters, so that derived names such as "<name>-management" stay within 63' })
-    .regex(MODEL_NAME, { message: 'must start with a lowercase letter and contain only lowercase letters, digits, "_" and "-"' })
-    .refine((name) => !/[_-]{2}/.test(name), { message: 'must not contain consecutive "_" or "-"' }),
+  name: modelNameSchema,
   // Without a model registry the fleet file says which version runs and where its archive is.
   // With one, the registry does, and these must be left out (see deployedReleases).
   version: versionSchema.optional(),
@@ -120,12 +124,12 @@ const modelSchema = z.strictObject({
     .min(1)
     .max(MAX_HANDLER_LENGTH, { message: `must be at most ${MAX_HANDLER_LENGTH} characters: a built-in handler name or a handler file path, which is recorded in a pod annotation` })
     .regex(/^[A-Za-z0-9_./-]+$/, { message: 'must be a built-in handler name (e.g. "text_classifier") or a handler file path' }),
-  batchSize: z.int().min(1).max(1024).default(8),
-  maxBatchDelayMs: z.int().min(1).max(60_000).default(100),
-  workers: workersSchema.default({ min: 4, max: 4 }),
-  responseTimeoutSeconds: z.int().min(1).max(3600).default(60),
-  startupTimeoutSeconds: z.int().min(30).max(3600).default(300),
-  gpuMemoryFraction: z.number().gt(0).max(1).default(0.8),
+  batchSize: z.int().min(1).max(1024).optional(),
+  maxBatchDelayMs: z.int().min(1).max(60_000).optional(),
+  workers: workersSchema.optional(),
+  responseTimeoutSeconds: z.int().min(1).max(3600).optional(),
+  startupTimeoutSeconds: z.int().min(30).max(3600).optional(),
+  gpuMemoryFraction: z.number().gt(0).max(1).optional(),
   /** The handler's pinned Python requirements, relative to the fleet file; installed into the model's serving image. */
   requirements: contextPath.optional(),
   /** The serving image (a key of servingImages) the model runs; default "default". */
@@ -133,8 +137,7 @@ const modelSchema = z.strictObject({
   /** Opt-in: TorchServe pip-installs the archive's requirements when the model loads. */
   installAtLoad: z
     .strictObject({
-      indexUrl: z.url({ protocol: /^https$/, message: 'must be the https URL of a package index, such as "https://pypi.internal.example.com/simple"' }).max(MAX_URL_LENGTH, { message: URL_TOO_LONG }).regex(WRITTEN_URL, { message: URL_AS_WRITTEN })
-        .refine((url) => !/^https:\/\/[^/]*@/.test(url), { message: 'must not carry credentials; the fleet file is committed. Use an index that the pods may read without them' }),
+      indexUrl: checkedString(packageIndexProblem),
       indexCidrs: z.array(cidr).min(1, { message: 'must list the address ranges of the index, which the network policy opens on the URL\'s port' }),
     })
     .optional(),
@@ -143,7 +146,7 @@ const modelSchema = z.strictObject({
 const tolerationSchema = z
   .strictObject({
     key: labelKey('must be a label key such as "nvidia.com/gpu"').optional(),
-    operator: z.enum(['Exists', 'Equal']).default('Equal'),
+    operator: z.enum(['Exists', 'Equal']).optional(),
     value: z.string().regex(LABEL_VALUE_PATTERN, { message: 'must be a label value' }).optional(),
     effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
     tolerationSeconds: z.int().min(0).optional(),
@@ -159,17 +162,17 @@ const placementSchema = z.strictObject({
       labelKey('must be a label key such as "nvidia.com/gpu.present"'),
       z.string().regex(LABEL_VALUE_PATTERN, { message: 'must be a label value (quote "true")' }),
     )
-    .default({}),
-  tolerations: z.array(tolerationSchema).default([]),
-  spot: z.boolean().default(false),
+    .optional(),
+  tolerations: z.array(tolerationSchema).optional(),
+  spot: z.boolean().optional(),
 });
 
 const resourcesSchema = z
   .strictObject({
     cpu: cpuQuantity,
     memory: byteQuantity,
-    gpu: z.int().min(0).max(16).default(1),
-    ephemeralStorage: byteQuantity.default('20Gi'),
+    gpu: z.int().min(0).max(16).optional(),
+    ephemeralStorage: byteQuantity.optional(),
     jvmHeap: byteQuantity.optional(),
   })
   .refine((r) => !isQuantity(r.jvmHeap) || !isQuantity(r.memory) || parseQuantity(r.jvmHeap) < parseQuantity(r.memory), {
@@ -185,8 +188,7 @@ const resourcesSchema = z
       : { code: 'custom', path: ['jvmHeap'], input: r.jvmHeap, message: `must be at least ${MIN_JVM_HEAP_MEBIBYTES}Mi, which TorchServe's JVM needs` });
   });
 
-const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$/;
-const hostname = z.string().regex(HOSTNAME, { message: 'must be a DNS name such as "api.example.com"' });
+const hostname = z.string().refine(isHostname, { message: 'must be a DNS name such as "api.example.com"' });
 
 const gatewaySchema = z
   .strictObject({
@@ -196,7 +198,7 @@ const gatewaySchema = z
     host: hostname,
     tls: z.strictObject({
       issuer: dnsLabel,
-      issuerKind: z.enum(['ClusterIssuer', 'Issuer']).default('ClusterIssuer'),
+      issuerKind: z.enum(['ClusterIssuer', 'Issuer']).optional(),
     }),
     management: z
       .strictObject({
@@ -207,7 +209,8 @@ const gatewaySchema = z
       .optional(),
     jwt: z
       .strictObject({
-        authUrl: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL of a verifier that answers 2xx for a valid token' }).max(MAX_URL_LENGTH, { message: URL_TOO_LONG }).regex(WRITTEN_URL, { message: URL_AS_WRITTEN }).optional(),
+        // Which gateways take a verifier, and what URL, is jwtAuthUrlProblem's (below).
+        authUrl: z.string().optional(),
         credentialSecrets: z.array(dnsLabel).min(1).optional(),
       })
       .optional(),
@@ -217,7 +220,7 @@ const gatewaySchema = z
         burst: z.int().min(1).max(1_000_000).optional(),
       })
       .optional(),
-    cache: z.boolean().default(false),
+    cache: z.boolean().optional(),
     metricsHonorLabels: z.boolean().optional(),
   })
   .superRefine((gateway, ctx) => {
@@ -237,7 +240,7 @@ const gatewaySchema = z
       [GatewayFeature.JWT, ['jwt'], gateway.jwt !== undefined],
       [GatewayFeature.RATE_LIMIT, ['rateLimit'], gateway.rateLimit !== undefined],
       [GatewayFeature.RATE_LIMIT_BURST, ['rateLimit', 'burst'], gateway.rateLimit?.burst !== undefined],
-      [GatewayFeature.CACHE, ['cache'], gateway.cache],
+      [GatewayFeature.CACHE, ['cache'], gateway.cache === true],
       [GatewayFeature.MANAGEMENT_ALLOW_LIST, ['management'], gateway.management !== undefined],
     ];
     for (const [feature, path, wanted] of asked) {
@@ -250,9 +253,8 @@ const gatewaySchema = z
     if (gateway.jwt?.credentialSecrets && provider.jwtVerification === JwtVerification.VERIFIER) {
       ctx.addIssue({ code: 'custom', path: ['jwt', 'credentialSecrets'], message: `applies only to gateways that check JWTs against consumer credentials (kong); gateway "${provider.label}" asks the verifier in jwt.authUrl` });
     }
-    if (gateway.jwt && provider.jwtVerification === JwtVerification.VERIFIER && !gateway.jwt.authUrl) {
-      ctx.addIssue({ code: 'custom', path: ['jwt', 'authUrl'], message: `is required for gateway "${provider.label}", which delegates token checks to a verifier` });
-    }
+    const authUrlIssue = gateway.jwt && !provider.unsupported(GatewayFeature.JWT) ? jwtAuthUrlProblem(provider, gateway.jwt.authUrl) : undefined;
+    if (authUrlIssue) ctx.addIssue({ code: 'custom', path: ['jwt', 'authUrl'], message: authUrlIssue });
     if (gateway.management && gateway.management.host === gateway.host) {
       ctx.addIssue({ code: 'custom', path: ['management', 'host'], message: 'must differ from the public host, so the management API has its own certificate name and routes' });
     }
@@ -260,44 +262,52 @@ const gatewaySchema = z
 
 const networkSchema = z.strictObject({
   gatewayNamespaces: z.array(dnsLabel).min(1).optional(),
-  monitoringNamespaces: z.array(dnsLabel).default(['monitoring']),
+  monitoringNamespaces: z.array(dnsLabel).optional(),
   managementNamespaces: z.array(dnsLabel).optional(),
-  managementCidrs: z.array(cidr).default([]),
-  objectStorageCidrs: z.array(cidr).min(1).default(['0.0.0.0/0']),
+  managementCidrs: z.array(cidr).optional(),
+  objectStorageCidrs: z.array(cidr).min(1).optional(),
 });
 
 const RELEASE_TYPES = ['rolling', 'canary', 'blue-green'] as const;
 const strategySchema = z.strictObject({
+  // Not a construct's default: the type picks which constructs are built (a Deployment, or an
+  // Argo Rollout with its analysis), and an environment that says nothing releases by rolling update.
   type: z.enum(RELEASE_TYPES).default('rolling'),
   /** Per-model strategies, which `model-serving deploy --model` writes; other models use `type`. */
   models: z.record(z.string(), z.enum(RELEASE_TYPES)).optional(),
   canary: z
     .strictObject({
       weights: z
-        .array(z.int().min(1, { message: 'a canary step sends at least 1% of traffic' }).max(99, { message: 'a canary step sends at most 99% of traffic; 100 is the promotion itself' }))
-        .min(1)
-        .refine((w) => w.every((v, i) => i === 0 || v > w[i - 1]), { message: 'weights must increase step by step' })
-        .default([10, 25, 50]),
-      pauseSeconds: z.int().min(0).max(86_400).default(120),
+        .array(checkedNumber(canaryStepProblem))
+        // The steps' own problems are reported at each step; the list's only when every step is one.
+        .superRefine((weights, ctx) => {
+          const problem = weights.every((w) => canaryStepProblem(w) === undefined) ? canaryWeightsProblem(weights) : undefined;
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        })
+        .optional(),
+      pauseSeconds: z.int().min(0).max(86_400).optional(),
     })
-    .default({ weights: [10, 25, 50], pauseSeconds: 120 }),
+    .optional(),
   blueGreen: z
     .strictObject({
-      autoPromotion: z.boolean().default(false),
-      scaleDownDelaySeconds: z.int().min(0).max(86_400).default(600),
+      autoPromotion: z.boolean().optional(),
+      scaleDownDelaySeconds: z.int().min(0).max(86_400).optional(),
     })
-    .default({ autoPromotion: false, scaleDownDelaySeconds: 600 }),
+    .optional(),
   gates: z
     .strictObject({
-      maxErrorRate: z.number().gt(0).lt(1).default(0.05),
-      maxP95LatencyMs: z.int().min(1).max(600_000).default(500),
-      intervalSeconds: z.int().min(10).max(3600).default(60),
-      count: z.int().min(1).max(100).default(3),
-      failureLimit: z.int().min(0).max(99).default(1),
+      maxErrorRate: z.number().gt(0).lt(1).optional(),
+      maxP95LatencyMs: z.int().min(1).max(600_000).optional(),
+      intervalSeconds: z.int().min(10).max(3600).optional(),
+      count: z.int().min(1).max(100).optional(),
+      failureLimit: z.int().min(0).max(99).optional(),
       minRequests: z.int().min(1).max(1_000_000).optional(),
     })
-    .refine((g) => g.failureLimit < g.count, { message: 'must be below count, or a release could never fail', path: ['failureLimit'] })
-    .default({ maxErrorRate: 0.05, maxP95LatencyMs: 500, intervalSeconds: 60, count: 3, failureLimit: 1 }),
+    .superRefine((gates, ctx) => {
+      const problem = failureLimitProblem(gates.count, gates.failureLimit);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['failureLimit'], message: problem });
+    })
+    .optional(),
 });
 
 /** A cron schedule as Kubernetes and KEDA parse it (see lib/private/cron.ts). */
@@ -305,31 +315,28 @@ const cronSchedule = (options: { descriptors?: boolean } = {}) => z.string().sup
   const problem = cronScheduleProblem(schedule, options);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
-const timeZone = z.string().superRefine((zone, ctx) => {
-  const problem = timeZoneProblem(zone);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
+const timeZone = checkedString(timeZoneProblem);
 const labelMap = z.record(
   labelKey('must be a label key such as "release"'),
   z.string().regex(LABEL_VALUE_PATTERN, { message: 'must be a label value (quote "1" and "true")' }),
 );
-const scalingRulesSchema = (stabilizationSeconds: number, pods: number, periodSeconds: number) => z
+const scalingRulesSchema = z
   .strictObject({
-    stabilizationSeconds: z.int().min(0).max(3600).default(stabilizationSeconds),
-    pods: z.int().min(1).max(1000).default(pods),
-    periodSeconds: z.int().min(1).max(1800).default(periodSeconds),
+    stabilizationSeconds: z.int().min(0).max(3600).optional(),
+    pods: z.int().min(1).max(1000).optional(),
+    periodSeconds: z.int().min(1).max(1800).optional(),
   })
-  .prefault({});
+  .optional();
 const autoscalingSchema = z.strictObject({
-  backend: z.enum(['keda', 'hpa-with-prometheus-adapter']).default('keda'),
+  backend: z.enum(['keda', 'hpa-with-prometheus-adapter']).optional(),
   minReplicas: z.int().min(1).max(1000).optional(),
   maxReplicas: z.int().min(1).max(1000),
-  cpuUtilization: z.int().min(1).max(100).default(60),
-  memoryUtilization: z.int().min(1).max(100).default(70),
-  queueWaitTargetMs: z.int().min(1).max(60_000).default(100),
+  cpuUtilization: z.int().min(1).max(100).optional(),
+  memoryUtilization: z.int().min(1).max(100).optional(),
+  queueWaitTargetMs: z.int().min(1).max(60_000).optional(),
   gpuUtilization: z.int().min(1).max(100).optional(),
-  scaleUp: scalingRulesSchema(60, 2, 180),
-  scaleDown: scalingRulesSchema(600, 1, 300),
+  scaleUp: scalingRulesSchema,
+  scaleDown: scalingRulesSchema,
   peakHours: z.strictObject({
     timezone: timeZone,
     start: cronSchedule(),
@@ -338,47 +345,49 @@ const autoscalingSchema = z.strictObject({
   }).refine((peak) => peak.start.trim() !== peak.end.trim(), { message: 'must differ from start: KEDA refuses a window that ends when it starts', path: ['end'] }).optional(),
 });
 const monitoringSchema = z.strictObject({
-  runbookBaseUrl: z.url({ protocol: /^https?$/, message: 'must be the http(s) URL of the README, e.g. "https://github.com/acme/model-serving"' }).max(MAX_URL_LENGTH, { message: URL_TOO_LONG }).regex(WRITTEN_URL, { message: URL_AS_WRITTEN })
-    .refine((url) => !url.includes('#'), { message: 'must not have a "#" fragment; each alert adds its own anchor' }),
-  prometheusSelectorLabels: labelMap.default({ release: 'kube-prometheus-stack' }),
-  scrapeIntervalSeconds: z.int().min(5).max(60).default(30),
-  requestAlerts: z.boolean().default(true),
+  runbookBaseUrl: checkedString(runbookUrlProblem),
+  prometheusSelectorLabels: labelMap.optional(),
+  scrapeIntervalSeconds: z.int().min(5).max(60).optional(),
+  requestAlerts: z.boolean().optional(),
   gpuMetrics: z.strictObject({
-    source: z.enum(['dcgm', 'torchserve']).default('dcgm'),
-    dcgmHonorLabels: z.boolean().default(false),
-  }).prefault({}),
+    source: z.enum(['dcgm', 'torchserve']).optional(),
+    dcgmHonorLabels: z.boolean().optional(),
+  }).optional(),
   thresholds: z.strictObject({
-    latencyP95Ms: z.int().min(1).max(600_000).default(500),
-    errorRatio: z.number().gt(0).lt(1).default(0.05),
-    gpuMemoryRatio: z.number().gt(0).lt(1).default(0.9),
-    podRestarts: z.int().min(1).max(1000).default(3),
-    queueWaitMs: z.int().min(1).max(600_000).default(250),
-    modelLoadingMinutes: z.int().min(5).max(1440).default(15),
-  }).prefault({}),
+    latencyP95Ms: z.int().min(1).max(600_000).optional(),
+    errorRatio: z.number().gt(0).lt(1).optional(),
+    gpuMemoryRatio: z.number().gt(0).lt(1).optional(),
+    podRestarts: z.int().min(1).max(1000).optional(),
+    queueWaitMs: z.int().min(1).max(600_000).optional(),
+    modelLoadingMinutes: z.int().min(5).max(1440).optional(),
+  }).optional(),
   dashboard: z.strictObject({
     folder: z.string().min(1).max(255).optional(),
-    datasource: z.string().min(1).default('Prometheus'),
-    labels: labelMap.default({ grafana_dashboard: '1' }),
-    folderAnnotation: labelKey('must be an annotation key such as "grafana_folder"').default('grafana_folder'),
-  }).prefault({}),
+    datasource: z.string().min(1).optional(),
+    labels: labelMap.optional(),
+    folderAnnotation: labelKey('must be an annotation key such as "grafana_folder"').optional(),
+  }).optional(),
 });
 
-const S3_PREFIX = new RegExp(`^s3://${S3_BUCKET}/([A-Za-z0-9!_.*'()-]+/)*$`);
-const s3Prefix = z.string().regex(S3_PREFIX, { message: 'must be an S3 prefix ending in "/", such as "s3://betterprompts-model-backups/model-store/"' });
+const s3Prefix = z.string().regex(S3_FOLDER_PATTERN, { message: 'must be an S3 prefix ending in "/", such as "s3://betterprompts-model-backups/model-store/"' });
 
 const backupSchema = z.strictObject({
   destination: s3Prefix,
   source: s3Prefix.optional(),
-  roleArn: z.string().regex(IAM_ROLE_ARN, { message: 'must be an IAM role ARN such as "arn:aws:iam::123456789012:role/model-backup"; the role reads the model store and writes the destination' }),
-  schedule: cronSchedule({ descriptors: true }).default('17 3 * * *'),
-  timeZone: timeZone.default('Etc/UTC'),
-  storageClass: z.enum(BackupStorageClass).default(BackupStorageClass.STANDARD_IA),
+  roleArn: z.string().regex(IAM_ROLE_ARN_PATTERN, { message: 'must be an IAM role ARN such as "arn:aws:iam::123456789012:role/model-backup"; the role reads the model store and writes the destination' }),
+  schedule: cronSchedule({ descriptors: true }).optional(),
+  timeZone: timeZone.optional(),
+  storageClass: z.enum(BackupStorageClass).optional(),
 });
 const redisSchema = z.strictObject({
-  cpu: cpuQuantity.default('500m'),
-  memory: byteQuantity.refine((v) => !isQuantity(v) || parseQuantity(v) >= 64 * 2 ** 20, { message: 'must be at least 64Mi; Redis needs room beyond its maxmemory' }).default('1Gi'),
+  cpu: cpuQuantity.optional(),
+  // A quantity's own problems are the pattern's; the Redis rule needs one to read.
+  memory: byteQuantity.superRefine((memory, ctx) => {
+    const problem = isQuantity(memory) ? redisMemoryProblem(memory) : undefined;
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }).optional(),
   persistence: z.strictObject({ size: byteQuantity, storageClassName: dnsLabel.optional() }).optional(),
-  evictionPolicy: z.enum(RedisEvictionPolicy).default(RedisEvictionPolicy.ALLKEYS_LRU),
+  evictionPolicy: z.enum(RedisEvictionPolicy).optional(),
 });
 
 const environmentSchema = z.strictObject({
@@ -386,18 +395,19 @@ const environmentSchema = z.strictObject({
   namespace: dnsLabel,
   replicas: z.int().min(1).max(1000),
   resources: resourcesSchema,
-  placement: placementSchema.default({ nodeSelector: {}, tolerations: [], spot: false }),
+  placement: placementSchema.optional(),
   serviceAccount: z
     .strictObject({
-      roleArn: z.string().regex(IAM_ROLE_ARN, { message: 'must be an IAM role ARN such as "arn:aws:iam::123456789012:role/model-reader"' }).optional(),
+      roleArn: z.string().regex(IAM_ROLE_ARN_PATTERN, { message: 'must be an IAM role ARN such as "arn:aws:iam::123456789012:role/model-reader"' }).optional(),
     })
-    .default({}),
-  grpc: z.boolean().default(false),
+    .optional(),
+  grpc: z.boolean().optional(),
   prometheus: z.strictObject({
-    url: z.url({ protocol: /^https?$/, message: 'must be the http(s) URL of the environment\'s Prometheus, e.g. "http://prometheus-operated.monitoring.svc:9090"' }).max(MAX_URL_LENGTH, { message: URL_TOO_LONG }).regex(WRITTEN_URL, { message: URL_AS_WRITTEN }).optional(),
+    url: checkedString(prometheusUrlProblem).optional(),
   }).optional(),
   gateway: gatewaySchema.optional(),
-  network: networkSchema.default({ monitoringNamespaces: ['monitoring'], managementCidrs: [], objectStorageCidrs: ['0.0.0.0/0'] }),
+  network: networkSchema.optional(),
+  // Parsed from {} when left out, so that strategy.type (above) always names the release type.
   strategy: strategySchema.prefault({}),
   autoscaling: autoscalingSchema.optional(),
   monitoring: monitoringSchema.optional(),
@@ -408,17 +418,21 @@ const environmentSchema = z.strictObject({
 });
 
 const argocdSchema = z.strictObject({
-  repoURL: z.string().regex(/^(https?|ssh):\/\/\S+$|^git@\S+:\S+$/, { message: 'must be an https, ssh or git@ repository URL' }),
-  targetRevision: z.string().min(1).default('main'),
+  repoURL: checkedString(repoUrlProblem),
+  targetRevision: z.string().min(1).optional(),
+  // Not a construct's default: where this app commits its output, from which each
+  // Application's path (<path>/<environment>) is built.
   path: z.string().regex(/^(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, { message: 'must be the relative folder of the committed output inside the repository, e.g. "dist", without "." or ".." parts' }).default('dist'),
-  project: dnsLabel.default('default'),
-  namespace: dnsLabel.default('argocd'),
-  destinationServer: z.url().max(MAX_URL_LENGTH, { message: URL_TOO_LONG }).regex(WRITTEN_URL, { message: URL_AS_WRITTEN }).default('https://kubernetes.default.svc'),
+  project: dnsLabel.optional(),
+  namespace: dnsLabel.optional(),
+  destinationServer: checkedString(destinationServerProblem).optional(),
+  // Not a construct's default: the list picks which Applications sync by themselves; none unless named.
   automatedSync: z.array(dnsLabel).default([]),
 });
 
 const argoRolloutsSchema = z.strictObject({
   namespace: dnsLabel.optional(),
+  // Not a construct's default: whether the app writes dist/argo-rollouts/ at all; only when asked.
   pluginConfigMap: z.boolean().default(false),
 });
 
@@ -448,7 +462,8 @@ export const fleetSchema = z
   .strictObject({
     name: dnsLabel,
     image: imageSchema,
-    modelFetcher: imageSchema.default({ repository: 'amazon/aws-cli', tag: '2.22.35' }),
+    // Left out, the constructs run their AWS CLI image (TORCHSERVE_DEFAULTS.modelFetcherImage).
+    modelFetcher: imageSchema.optional(),
     /** The images `model-serving image` defines: built FROM image, with the models' requirements. */
     servingImages: z.record(dnsLabel, imageSchema).optional(),
     models: z.array(modelSchema).min(1, { message: 'must list at least one model' }),
@@ -460,7 +475,7 @@ export const fleetSchema = z
   })
   .superRefine((fleet, ctx) => {
     checkApplicationNames(fleet, ctx);
-    (fleet.argocd?.automatedSync ?? []).forEach((env, index) => {
+    fleet.argocd?.automatedSync.forEach((env, index) => {
       if (!(env in fleet.environments)) {
         ctx.addIssue({ code: 'custom', path: ['argocd', 'automatedSync', index], input: env, message: `is not an environment; the fleet defines: ${Object.keys(fleet.environments).join(', ')}` });
       }
@@ -497,7 +512,7 @@ export const fleetSchema = z
         }
         backupDestinations.set(destination, name);
       }
-      if (env.stage === 'production' && env.placement.spot) {
+      if (env.stage === 'production' && env.placement?.spot) {
         ctx.addIssue({
           code: 'custom',
           path: ['environments', name, 'placement', 'spot'],
@@ -562,29 +577,30 @@ export const fleetSchema = z
       if (scaling) {
         const at = (...key: (string | number)[]) => ['environments', name, 'autoscaling', ...key];
         // The queue-wait target scales out before requests time out, so it must be below each model's response timeout.
-        const timedOut = fleet.models.find((m) => (m.version !== undefined || env.versions?.[m.name] !== undefined) && scaling.queueWaitTargetMs >= m.responseTimeoutSeconds * 1000);
-        if (timedOut) {
-          ctx.addIssue({ code: 'custom', path: at('queueWaitTargetMs'), input: scaling.queueWaitTargetMs, message: `must be below the response timeout of model ${timedOut.name} (models[].responseTimeoutSeconds: ${timedOut.responseTimeoutSeconds}s); a request that waits that long has failed already` });
-        }
+        const queueWaitTarget = optionalDuration(scaling.queueWaitTargetMs, Duration.millis);
+        const timedOut = fleet.models
+          .filter((m) => m.version !== undefined || env.versions?.[m.name] !== undefined)
+          .map((m) => queueWaitTargetProblem(queueWaitTarget, optionalDuration(m.responseTimeoutSeconds, Duration.seconds), m.name))
+          .find((problem) => problem !== undefined);
+        if (timedOut) ctx.addIssue({ code: 'custom', path: at('queueWaitTargetMs'), input: scaling.queueWaitTargetMs, message: timedOut });
+        // The autoscaler's floor defaults to the service's replicas, which are the environment's.
         const floor = scaling.minReplicas ?? env.replicas;
-        if (floor > scaling.maxReplicas) {
-          ctx.addIssue({ code: 'custom', path: at(scaling.minReplicas === undefined ? 'maxReplicas' : 'minReplicas'), message: `minReplicas (${floor}${scaling.minReplicas === undefined ? ', from replicas' : ''}) must not exceed maxReplicas (${scaling.maxReplicas})` });
+        const floorProblem = minReplicasProblem(floor, scaling.maxReplicas);
+        if (floorProblem) {
+          ctx.addIssue(scaling.minReplicas === undefined
+            ? { code: 'custom', path: at('maxReplicas'), message: `must not be below minReplicas (${floor}, from replicas)` }
+            : { code: 'custom', path: at('minReplicas'), message: floorProblem });
         }
         if (scaling.peakHours) {
-          if (scaling.backend !== 'keda') ctx.addIssue({ code: 'custom', path: at('peakHours'), message: 'needs backend "keda" (a KEDA cron trigger); prometheus-adapter cannot schedule a floor' });
-          if (scaling.peakHours.minReplicas <= floor || scaling.peakHours.minReplicas > scaling.maxReplicas) {
-            ctx.addIssue({ code: 'custom', path: at('peakHours', 'minReplicas'), message: `must be above minReplicas (${floor}) and at most maxReplicas (${scaling.maxReplicas})` });
-          }
+          const backendProblem = peakHoursBackendProblem(scaling.backend);
+          if (backendProblem) ctx.addIssue({ code: 'custom', path: at('peakHours'), message: backendProblem });
+          const peakProblem = peakReplicasProblem(scaling.peakHours.minReplicas, floor, scaling.maxReplicas);
+          if (peakProblem) ctx.addIssue({ code: 'custom', path: at('peakHours', 'minReplicas'), message: peakProblem });
         }
       }
-      if (env.monitoring && env.monitoring.requestAlerts && !env.gateway) {
-        ctx.addIssue({ code: 'custom', path: ['environments', name, 'monitoring', 'requestAlerts'], message: 'latency and error alerts come from the gateway; this environment has none, so set requestAlerts: false' });
-      }
-      const noRequestMetrics = env.gateway ? findGatewayProvider(env.gateway.kind, env.gateway.implementation)?.unsupported(GatewayFeature.REQUEST_METRICS) : undefined;
-      if (env.monitoring?.requestAlerts && noRequestMetrics) {
-        ctx.addIssue({ code: 'custom', path: ['environments', name, 'monitoring', 'requestAlerts'], message: `${noRequestMetrics}; set requestAlerts: false to go without latency and error alerts` });
-      }
-      if (!env.gateway && !env.network.gatewayNamespaces) {
+      const alertsProblem = env.monitoring ? requestAlertsProblem(env.monitoring.requestAlerts, env.gateway && findGatewayProvider(env.gateway.kind, env.gateway.implementation)) : undefined;
+      if (alertsProblem) ctx.addIssue({ code: 'custom', path: ['environments', name, 'monitoring', 'requestAlerts'], message: alertsProblem });
+      if (!env.gateway && !env.network?.gatewayNamespaces) {
         ctx.addIssue({
           code: 'custom',
           path: ['environments', name, 'network', 'gatewayNamespaces'],
@@ -649,7 +665,16 @@ function checkServingImages(fleet: Pick<FleetConfig, 'image' | 'models' | 'servi
   }
 }
 
-/** A validated fleet file with every default applied. */
+/** A duration from a number the fleet file may leave out: left out, the construct's default applies. */
+export function optionalDuration(value: number | undefined, unit: (amount: number) => Duration): Duration | undefined {
+  return value === undefined ? undefined : unit(value);
+}
+
+/**
+ * A validated fleet file. Fields left out are `undefined`: the constructs apply their own
+ * defaults. Only `strategy.type`, `argocd.path`, `argocd.automatedSync` and
+ * `argoRollouts.pluginConfigMap` are filled in, since they pick what is built, not how.
+ */
 export type FleetConfig = z.output<typeof fleetSchema>;
 export type ModelConfig = FleetConfig['models'][number];
 export type EnvironmentConfig = FleetConfig['environments'][string];

@@ -1,4 +1,5 @@
 import type { FrontendParts, RenderedRoutes, RouteContext } from '../private/gateway/route-context';
+import { httpUrlProblem } from '../private/url';
 import { type GatewayApiImplementation, type GatewayFeature, type GatewayKind, featureName } from './gateway-kind';
 import type { GatewayRequestMetrics, RequestMetricsTarget } from './request-metrics';
 
@@ -74,6 +75,25 @@ export interface GatewayProvider {
   requestMetrics(target: RequestMetricsTarget): GatewayRequestMetrics | undefined;
   /** The Rollout's `canary.trafficRouting`, shifting weights on the prediction route. */
   canaryTrafficRouting(predictionRoute: string, namespace: string): Record<string, unknown>;
+}
+
+/**
+ * Why `authUrl` cannot be the JWT verifier of a route through `provider` that requires a JWT, or
+ * `undefined`. A gateway that asks a verifier needs an http(s) URL it can call; a gateway that
+ * checks tokens against consumer credentials (Kong) never calls one, and a URL it ignores would
+ * look like protection it does not give. The fleet file reports it at jwt.authUrl and
+ * `GatewayRoute` throws it. Completes "got <authUrl>; ...".
+ */
+export function jwtAuthUrlProblem(provider: GatewayProvider, authUrl: string | undefined): string | undefined {
+  if (provider.jwtVerification === JwtVerification.VERIFIER) {
+    return authUrl === undefined
+      ? `is required for gateway "${provider.label}", which delegates token checks to a verifier`
+      : httpUrlProblem(authUrl, 'the http(s) URL of a verifier that answers 2xx for a valid token');
+  }
+  if (authUrl !== undefined && provider.jwtVerification === JwtVerification.CONSUMER_CREDENTIALS) {
+    return `is never called by gateway "${provider.label}", which checks tokens against its consumers' JWT credentials; remove it`;
+  }
+  return undefined;
 }
 
 /** Why `provider` cannot do `feature`, as a sentence naming both; `undefined` when it can. */

@@ -1,14 +1,12 @@
 import { Construct } from 'constructs';
 import { cidrProblem } from '../private/cidr';
+import { isHostname } from '../private/names';
 import type { RouteContext } from '../private/gateway/route-context';
 import { ValidationError } from '../core/validation-error';
 import type { IServiceBackend, ITorchServeWorkload } from '../torchserve';
 import { GatewayFeature, GatewayKind } from './gateway-kind';
-import { type GatewayProvider, JwtVerification, unsupportedMessage } from './gateway-provider';
+import { type GatewayProvider, JwtVerification, jwtAuthUrlProblem, unsupportedMessage } from './gateway-provider';
 import type { RequestMetrics } from './request-metrics';
-
-/** A DNS name a route can serve: lowercase labels separated by dots. */
-const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/;
 
 /** Properties of a {@link GatewayRoute}. */
 export interface GatewayRouteProps {
@@ -39,7 +37,10 @@ export interface GatewayRouteProps {
    * `jwtAuthUrl`. @default false
    */
   readonly requireJwt?: boolean;
-  /** Verifier that answers 2xx for a valid token (Traefik forwardAuth, NGINX auth-url). @default - required with requireJwt on those gateways */
+  /**
+   * Verifier that answers 2xx for a valid token (Traefik forwardAuth, NGINX auth-url); refused on
+   * gateways that never call one (see {@link jwtAuthUrlProblem}). @default - required with requireJwt on those gateways
+   */
   readonly jwtAuthUrl?: string;
   /** Requests per second allowed per client address. @default - no rate limit */
   readonly rateLimitPerSecond?: number;
@@ -139,7 +140,7 @@ export class GatewayRoute extends Construct implements IModelRoute {
     requireFeature(GatewayFeature.BLUE_GREEN, props.preview !== undefined);
 
     for (const [prop, host] of [['host', props.host], ['managementHost', props.managementHost]] as const) {
-      if (host !== undefined && !HOSTNAME.test(host)) fail('InvalidHost', `'${prop}' ("${host}") must be a DNS name such as "api.example.com"`);
+      if (host !== undefined && !isHostname(host)) fail('InvalidHost', `'${prop}' ("${host}") must be a DNS name such as "api.example.com"`);
     }
     if (props.managementHost !== undefined) {
       if (!props.managementAllowFrom || props.managementAllowFrom.length === 0) {
@@ -152,14 +153,13 @@ export class GatewayRoute extends Construct implements IModelRoute {
     } else if (props.managementAllowFrom) {
       fail('MissingManagementHost', "'managementAllowFrom' needs 'managementHost'");
     }
-    if (props.requireJwt && gateway.jwtVerification === JwtVerification.VERIFIER && !props.jwtAuthUrl) {
-      fail('MissingJwtAuthUrl', `gateway "${gateway.label}" verifies JWTs through an external verifier; set 'jwtAuthUrl'`);
-    }
+    const authUrl = props.jwtAuthUrl;
     // A verifier without requireJwt would leave the prediction API open while looking protected.
-    if (props.jwtAuthUrl !== undefined && !props.requireJwt) fail('UnusedJwtAuthUrl', "'jwtAuthUrl' needs 'requireJwt: true'; without it no token is checked");
-    if (props.jwtAuthUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(props.jwtAuthUrl)) {
-      fail('InvalidJwtAuthUrl', `'jwtAuthUrl' ("${props.jwtAuthUrl}") must be an http(s) URL`);
-    }
+    if (authUrl !== undefined && !props.requireJwt) fail('UnusedJwtAuthUrl', "'jwtAuthUrl' needs 'requireJwt: true'; without it no token is checked");
+    const authUrlIssue = props.requireJwt ? jwtAuthUrlProblem(gateway, authUrl) : undefined;
+    if (authUrlIssue && authUrl === undefined) fail('MissingJwtAuthUrl', `'jwtAuthUrl' ${authUrlIssue}`);
+    if (authUrlIssue && gateway.jwtVerification === JwtVerification.VERIFIER) fail('InvalidJwtAuthUrl', `'jwtAuthUrl' ("${authUrl}") ${authUrlIssue}`);
+    if (authUrlIssue) fail('UnusedJwtAuthUrl', `'jwtAuthUrl' ("${authUrl}") ${authUrlIssue}`);
     const rate = props.rateLimitPerSecond;
     if (rate !== undefined && (!Number.isInteger(rate) || rate < 1)) fail('InvalidRateLimit', `'rateLimitPerSecond' (${rate}) must be a positive integer`);
     const burst = props.rateLimitBurst;

@@ -5,7 +5,7 @@ import { cidrProblem } from '../private/cidr';
 import { isDnsLabel } from '../private/names';
 import { ValidationError } from '../core/validation-error';
 import { type ITorchServeWorkload, TorchServePorts } from '../torchserve';
-import { dnsEgressRule, objectStorageEgressRule } from '../private/pod-hardening';
+import { ANY_OBJECT_STORAGE, dnsEgressRule, objectStorageEgressRule } from '../private/pod-hardening';
 
 /** The pods a connection comes from. */
 export interface INetworkClient {
@@ -23,25 +23,36 @@ export interface IConnectable {
   admit(client: INetworkClient): k8s.NetworkPolicyEgressRule;
 }
 
+/** What a {@link ModelNetworkPolicy} uses for an optional prop left out; the fleet file leaves them out too. */
+export const NETWORK_POLICY_DEFAULTS = {
+  monitoringNamespaces: ['monitoring'] as readonly string[],
+  managementCidrs: [] as readonly string[],
+  objectStorageCidrs: ANY_OBJECT_STORAGE,
+  grpc: false,
+} as const;
+
 /** Properties of a {@link ModelNetworkPolicy}. */
 export interface ModelNetworkPolicyProps {
   /** The model whose pods the policy admits traffic to and from. */
   readonly service: ITorchServeWorkload;
   /** Namespaces of the gateway's proxies, allowed to reach the inference port (8080). */
   readonly gatewayNamespaces: string[];
-  /** Namespaces of Prometheus, allowed to reach the metrics port (8082). */
-  readonly monitoringNamespaces: string[];
+  /**
+   * Namespaces of Prometheus, allowed to reach the metrics port (8082).
+   * @default NETWORK_POLICY_DEFAULTS.monitoringNamespaces (['monitoring'], where kube-prometheus-stack usually runs)
+   */
+  readonly monitoringNamespaces?: string[];
   /** Namespaces allowed to reach the management API (8081). @default - the gateway namespaces */
   readonly managementNamespaces?: string[];
-  /** CIDR blocks allowed to reach the management API directly (8081). @default [] */
+  /** CIDR blocks allowed to reach the management API directly (8081). @default NETWORK_POLICY_DEFAULTS.managementCidrs ([]) */
   readonly managementCidrs?: string[];
   /**
    * Where object storage lives, reached on 443 by the model-fetch init container (and STS for
    * IRSA). Narrow it to your S3 VPC endpoint's or prefix list's ranges where you can.
-   * @default ['0.0.0.0/0'] without the instance metadata address 169.254.169.254
+   * @default NETWORK_POLICY_DEFAULTS.objectStorageCidrs (['0.0.0.0/0'] without the instance metadata address 169.254.169.254)
    */
   readonly objectStorageCidrs?: string[];
-  /** Serve gRPC: the gateway may also reach 7070, management 7071. @default false */
+  /** Serve gRPC: the gateway may also reach 7070, management 7071. @default NETWORK_POLICY_DEFAULTS.grpc (false) */
   readonly grpc?: boolean;
   /** Extra egress destinations; prefer {@link ModelNetworkPolicy.connectTo}. @default [] */
   readonly extraEgress?: k8s.NetworkPolicyEgressRule[];
@@ -61,11 +72,11 @@ export class ModelNetworkPolicy extends Construct {
     const fail = (code: string, message: string): never => {
       throw new ValidationError(`ModelNetworkPolicy.${code}`, message, this);
     };
-    const namespaces = (prop: string, values: string[]): string[] => {
+    const namespaces = (prop: string, values: readonly string[]): string[] => {
       for (const ns of values) if (!isDnsLabel(ns)) fail('InvalidNamespace', `'${prop}' entry "${ns}" must be a namespace name`);
       return [...new Set(values)].sort();
     };
-    const cidrs = (prop: string, values: string[]): string[] => {
+    const cidrs = (prop: string, values: readonly string[]): readonly string[] => {
       for (const cidr of values) {
         const problem = cidrProblem(cidr);
         if (problem) fail('InvalidCidr', `'${prop}' entry "${cidr}" ${problem}`);
@@ -74,10 +85,10 @@ export class ModelNetworkPolicy extends Construct {
     };
     const gateway = namespaces('gatewayNamespaces', props.gatewayNamespaces);
     if (gateway.length === 0) fail('NoGateway', "'gatewayNamespaces' must name at least one namespace; otherwise nothing can reach the model");
-    const monitoring = namespaces('monitoringNamespaces', props.monitoringNamespaces);
+    const monitoring = namespaces('monitoringNamespaces', props.monitoringNamespaces ?? NETWORK_POLICY_DEFAULTS.monitoringNamespaces);
     const management = namespaces('managementNamespaces', props.managementNamespaces ?? gateway);
-    const managementCidrs = cidrs('managementCidrs', props.managementCidrs ?? []);
-    const storage = cidrs('objectStorageCidrs', props.objectStorageCidrs ?? ['0.0.0.0/0']);
+    const managementCidrs = cidrs('managementCidrs', props.managementCidrs ?? NETWORK_POLICY_DEFAULTS.managementCidrs);
+    const storage = cidrs('objectStorageCidrs', props.objectStorageCidrs ?? NETWORK_POLICY_DEFAULTS.objectStorageCidrs);
     // An egress rule without destinations allows every destination: [] would open 443 to the world.
     if (storage.length === 0) fail('NoObjectStorage', "'objectStorageCidrs' must list at least one CIDR: an egress rule with no destination allows 443 to every address");
     const service = props.service;

@@ -3,14 +3,53 @@ import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
 import { PrometheusRule, PrometheusRuleSpecGroupsRulesExpr } from '../../imports/prometheusrule-monitoring.coreos.com';
 import { ServiceMonitor, ServiceMonitorSpecEndpointsScheme } from '../../imports/servicemonitor-monitoring.coreos.com';
-import type { GatewayRoute } from '../gateway';
+import { GatewayFeature, type GatewayProvider, type GatewayRoute } from '../gateway';
 import { LABEL_COMPONENT, LABEL_INSTANCE, LABEL_NAME } from '../private/labels';
 import { LABEL_VALUE_PATTERN, isLabelKey } from '../private/names';
+import { sortKeys } from '../private/sort-keys';
+import { httpUrlProblem } from '../private/url';
 import { ValidationError } from '../core/validation-error';
 import { type ITorchServeWorkload, WorkloadKind } from '../torchserve';
 import { renderAlertRules, type AlertRule } from './alert-rules';
 import { renderDashboard } from './grafana-dashboard';
 import { GpuMetrics, ROLLOUTS_POD_TEMPLATE_HASH, type ReplicaSetScrape, TorchServeMetrics } from '../signals';
+
+/** What a {@link MonitoringBundle} uses for an optional prop left out; the fleet file leaves them out too. */
+export const MONITORING_DEFAULTS = {
+  requestAlerts: true,
+  prometheusSelectorLabels: { release: 'kube-prometheus-stack' } as Readonly<Record<string, string>>,
+  scrapeInterval: Duration.seconds(30),
+  latencyThreshold: Duration.millis(500),
+  errorRatioThreshold: 0.05,
+  gpuMemoryThreshold: 0.9,
+  podRestartsThreshold: 3,
+  queueWaitThreshold: Duration.millis(250),
+  modelLoadingGracePeriod: Duration.minutes(15),
+  dashboardLabels: { grafana_dashboard: '1' } as Readonly<Record<string, string>>,
+  dashboardFolderAnnotation: 'grafana_folder',
+  grafanaDatasource: 'Prometheus',
+} as const;
+
+/**
+ * Why latency and error alerts (`requestAlerts`, left out: on) cannot be built for a model routed
+ * through `gateway` (`undefined`: not routed), or `undefined`: they read the gateway's per-route
+ * request metrics. The fleet file reports it at monitoring.requestAlerts and the construct throws it.
+ */
+export function requestAlertsProblem(requestAlerts: boolean | undefined, gateway: GatewayProvider | undefined): string | undefined {
+  if (!(requestAlerts ?? MONITORING_DEFAULTS.requestAlerts)) return undefined;
+  if (gateway === undefined) return "latency and error alerts read the gateway's request metrics, and the model has no gateway route; route it through a gateway, or set requestAlerts: false to go without those alerts";
+  const reason = gateway.unsupported(GatewayFeature.REQUEST_METRICS);
+  return reason === undefined ? undefined : `${reason}; set requestAlerts: false to go without latency and error alerts`;
+}
+
+/**
+ * Why `url` cannot be the runbook base of the alerts, or `undefined`: an http(s) URL without a
+ * fragment, since each alert appends its own anchor. The fleet file's monitoring.runbookBaseUrl
+ * follows it. Completes "got <url>; ...".
+ */
+export function runbookUrlProblem(url: string): string | undefined {
+  return httpUrlProblem(url, 'the http(s) URL of the README, e.g. "https://github.com/acme/model-serving"', { noFragment: true });
+}
 
 /** Properties of a {@link MonitoringBundle}. */
 export interface MonitoringBundleProps {
@@ -28,9 +67,10 @@ export interface MonitoringBundleProps {
   readonly route?: GatewayRoute;
   /**
    * Alert on the gateway's p95 latency and 5xx ratio. A gateway that exports no per-route request
-   * metrics (NGINX Gateway Fabric without NGINX Plus) cannot; set false to go without those two
-   * alerts knowingly, and the dashboard shows TorchServe's mean latency instead.
-   * @default true
+   * metrics (NGINX Gateway Fabric without NGINX Plus) cannot (see {@link requestAlertsProblem});
+   * set false to go without those two alerts knowingly, and the dashboard shows TorchServe's mean
+   * latency instead.
+   * @default MONITORING_DEFAULTS.requestAlerts (true)
    */
   readonly requestAlerts?: boolean;
   /** The environment's name in alert labels, summaries and the dashboard title. @default - the service's namespace */
@@ -38,40 +78,40 @@ export interface MonitoringBundleProps {
   /**
    * Labels the Prometheus Operator selects ServiceMonitors and PrometheusRules by
    * (kube-prometheus-stack: `release: <release name>`).
-   * @default { release: 'kube-prometheus-stack' }
+   * @default MONITORING_DEFAULTS.prometheusSelectorLabels ({ release: 'kube-prometheus-stack' })
    */
   readonly prometheusSelectorLabels?: Record<string, string>;
-  /** How often Prometheus scrapes TorchServe; the 2-minute autoscaling windows need at most 1 minute. @default Duration.seconds(30) */
+  /** How often Prometheus scrapes TorchServe; the 2-minute autoscaling windows need at most 1 minute. @default MONITORING_DEFAULTS.scrapeInterval (30 s) */
   readonly scrapeInterval?: Duration;
   /** Where GPU utilisation and memory come from. @default GpuMetrics.dcgm() */
   readonly gpuMetrics?: GpuMetrics;
-  /** Alert when the gateway's p95 latency stays above this for 10 minutes. @default Duration.millis(500) */
+  /** Alert when the gateway's p95 latency stays above this for 10 minutes. @default MONITORING_DEFAULTS.latencyThreshold (500 ms) */
   readonly latencyThreshold?: Duration;
-  /** Alert when this fraction of requests gets a 5xx for 5 minutes. @default 0.05 */
+  /** Alert when this fraction of requests gets a 5xx for 5 minutes. @default MONITORING_DEFAULTS.errorRatioThreshold (0.05) */
   readonly errorRatioThreshold?: number;
-  /** Alert when a GPU has this fraction of its memory in use for 15 minutes. @default 0.9 */
+  /** Alert when a GPU has this fraction of its memory in use for 15 minutes. @default MONITORING_DEFAULTS.gpuMemoryThreshold (0.9) */
   readonly gpuMemoryThreshold?: number;
-  /** Alert when a pod's containers restart this many times within 30 minutes. @default 3 */
+  /** Alert when a pod's containers restart this many times within 30 minutes. @default MONITORING_DEFAULTS.podRestartsThreshold (3) */
   readonly podRestartsThreshold?: number;
-  /** Alert when requests wait this long on average in TorchServe's queue for 10 minutes. @default Duration.millis(250) */
+  /** Alert when requests wait this long on average in TorchServe's queue for 10 minutes. @default MONITORING_DEFAULTS.queueWaitThreshold (250 ms) */
   readonly queueWaitThreshold?: Duration;
   /**
    * Alert when a pod is not ready for this long. Leave room for node provisioning, the archive
    * download and the model load (the startup probe allows `startupTimeout`).
-   * @default Duration.minutes(15)
+   * @default MONITORING_DEFAULTS.modelLoadingGracePeriod (15 min)
    */
   readonly modelLoadingGracePeriod?: Duration;
-  /** Labels the Grafana sidecar picks dashboards up by. @default { grafana_dashboard: '1' } */
+  /** Labels the Grafana sidecar picks dashboards up by. @default MONITORING_DEFAULTS.dashboardLabels ({ grafana_dashboard: '1' }) */
   readonly dashboardLabels?: Record<string, string>;
   /** The Grafana folder of the dashboard. @default - the service's part-of label, else "model-serving" */
   readonly dashboardFolder?: string;
   /**
    * The annotation the Grafana sidecar reads the folder from (`sidecar.dashboards.folderAnnotation`
    * in the grafana chart, with `provider.foldersFromFilesStructure: true`).
-   * @default 'grafana_folder'
+   * @default MONITORING_DEFAULTS.dashboardFolderAnnotation ('grafana_folder')
    */
   readonly dashboardFolderAnnotation?: string;
-  /** The Prometheus data source the dashboard selects by default. @default 'Prometheus' */
+  /** The Prometheus data source the dashboard selects by default. @default MONITORING_DEFAULTS.grafanaDatasource ('Prometheus') */
   readonly grafanaDatasource?: string;
 }
 
@@ -110,26 +150,22 @@ export class MonitoringBundle extends Construct implements ReplicaSetScrape {
     const service = props.service;
     const environment = props.environment ?? service.namespace;
 
-    if (!/^https?:\/\/[^\s#]+$/.test(props.runbookBaseUrl)) {
-      fail('InvalidRunbookUrl', `'runbookBaseUrl' ("${props.runbookBaseUrl}") must be an http(s) URL without a "#" fragment, e.g. "https://github.com/acme/model-serving"`);
-    }
+    const runbookIssue = runbookUrlProblem(props.runbookBaseUrl);
+    if (runbookIssue) fail('InvalidRunbookUrl', `'runbookBaseUrl' ("${props.runbookBaseUrl}") ${runbookIssue}`);
     const runbookBaseUrl = props.runbookBaseUrl.replace(/\/+$/, '');
-    const requestAlerts = props.requestAlerts ?? true;
-    if (requestAlerts && !props.route) {
-      fail('MissingRoute', "latency and error alerts need the model's 'route'; pass it, or set 'requestAlerts: false' to go without them");
-    }
-    if (requestAlerts && props.route && !props.route.requestMetrics) {
-      fail('NoRequestMetrics', `route "${props.route.predictionRouteName}" is served by a gateway that exports no per-route request metrics, so latency and error alerts cannot be built; set 'requestAlerts: false' to go without them`);
-    }
+    const requestAlerts = props.requestAlerts ?? MONITORING_DEFAULTS.requestAlerts;
+    const alertsIssue = requestAlertsProblem(requestAlerts, props.route?.gateway);
+    if (alertsIssue && !props.route) fail('MissingRoute', alertsIssue);
+    if (alertsIssue) fail('NoRequestMetrics', `route "${props.route?.predictionRouteName}": ${alertsIssue}`);
     const requests = requestAlerts ? props.route?.requestMetrics : undefined;
 
-    const latency = props.latencyThreshold ?? Duration.millis(500);
-    const errorRatio = props.errorRatioThreshold ?? 0.05;
-    const gpuMemory = props.gpuMemoryThreshold ?? 0.9;
-    const restarts = props.podRestartsThreshold ?? 3;
-    const queueWait = props.queueWaitThreshold ?? Duration.millis(250);
-    const loadingGrace = props.modelLoadingGracePeriod ?? Duration.minutes(15);
-    const scrapeInterval = props.scrapeInterval ?? Duration.seconds(30);
+    const latency = props.latencyThreshold ?? MONITORING_DEFAULTS.latencyThreshold;
+    const errorRatio = props.errorRatioThreshold ?? MONITORING_DEFAULTS.errorRatioThreshold;
+    const gpuMemory = props.gpuMemoryThreshold ?? MONITORING_DEFAULTS.gpuMemoryThreshold;
+    const restarts = props.podRestartsThreshold ?? MONITORING_DEFAULTS.podRestartsThreshold;
+    const queueWait = props.queueWaitThreshold ?? MONITORING_DEFAULTS.queueWaitThreshold;
+    const loadingGrace = props.modelLoadingGracePeriod ?? MONITORING_DEFAULTS.modelLoadingGracePeriod;
+    const scrapeInterval = props.scrapeInterval ?? MONITORING_DEFAULTS.scrapeInterval;
     if (latency.toMilliseconds() <= 0) fail('InvalidThreshold', `'latencyThreshold' (${latency.toMilliseconds()}ms) must be positive`);
     for (const [name, value] of [['errorRatioThreshold', errorRatio], ['gpuMemoryThreshold', gpuMemory]] as const) {
       if (!(value > 0 && value < 1)) fail('InvalidThreshold', `'${name}' (${value}) must be a fraction between 0 and 1, e.g. 0.05 for 5%`);
@@ -143,9 +179,9 @@ export class MonitoringBundle extends Construct implements ReplicaSetScrape {
     if (!Number.isInteger(scrapeSeconds) || scrapeSeconds < 5 || scrapeSeconds > 60) {
       fail('InvalidScrapeInterval', `'scrapeInterval' (${scrapeSeconds}s) must be whole seconds between 5s and 1m; rates over 2-minute windows need several samples`);
     }
-    const selectorLabels = props.prometheusSelectorLabels ?? { release: 'kube-prometheus-stack' };
-    const dashboardLabels = props.dashboardLabels ?? { grafana_dashboard: '1' };
-    const folderAnnotation = props.dashboardFolderAnnotation ?? 'grafana_folder';
+    const selectorLabels = props.prometheusSelectorLabels ?? MONITORING_DEFAULTS.prometheusSelectorLabels;
+    const dashboardLabels = props.dashboardLabels ?? MONITORING_DEFAULTS.dashboardLabels;
+    const folderAnnotation = props.dashboardFolderAnnotation ?? MONITORING_DEFAULTS.dashboardFolderAnnotation;
     for (const [prop, labels] of [['prometheusSelectorLabels', selectorLabels], ['dashboardLabels', dashboardLabels], ['dashboardFolderAnnotation', { [folderAnnotation]: '' }]] as const) {
       for (const [key, value] of Object.entries(labels)) {
         if (!isLabelKey(key) || !LABEL_VALUE_PATTERN.test(value)) fail('InvalidLabel', `'${prop}' has an invalid label "${key}: ${value}"`);
@@ -202,7 +238,7 @@ export class MonitoringBundle extends Construct implements ReplicaSetScrape {
       requests,
       hpaName: service.scaler?.hpaName ?? service.name,
       workloadKind: service.workloadRef.kind,
-      datasource: props.grafanaDatasource ?? 'Prometheus',
+      datasource: props.grafanaDatasource ?? MONITORING_DEFAULTS.grafanaDatasource,
       latencyThresholdSeconds: latency.toMilliseconds() / 1000,
       errorRatioThreshold: errorRatio,
       gpuMemoryThreshold: gpuMemory,
@@ -225,8 +261,4 @@ function promDuration(duration: Duration): string {
   if (seconds % 3600 === 0) return `${seconds / 3600}h`;
   if (seconds % 60 === 0) return `${seconds / 60}m`;
   return `${seconds}s`;
-}
-
-function sortKeys(map: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(map).sort(([a], [b]) => a.localeCompare(b)));
 }

@@ -1,6 +1,7 @@
 import { Chart, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
+import { AWS_CLI_IMAGE, IAM_ROLE_ARN_PATTERN, S3_FOLDER_PATTERN } from '../private/aws';
 import { cidrProblem } from '../private/cidr';
 import { LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME, LABEL_PART_OF, MANAGED_BY } from '../private/labels';
 import { cronScheduleProblem } from '../private/cron';
@@ -8,7 +9,7 @@ import { isDnsLabel } from '../private/names';
 import { timeZoneProblem } from '../private/time-zone';
 import { QUANTITY_PATTERN, parseQuantity } from '../private/quantity';
 import { ValidationError } from '../core/validation-error';
-import { dnsEgressRule, objectStorageEgressRule, restrictedContainerSecurity, restrictedPodSecurity } from '../private/pod-hardening';
+import { ANY_OBJECT_STORAGE, dnsEgressRule, objectStorageEgressRule, restrictedContainerSecurity, restrictedPodSecurity } from '../private/pod-hardening';
 
 /**
  * The S3 storage class of the backup copies. Only classes that can be read back at once are
@@ -24,6 +25,16 @@ export enum BackupStorageClass {
   /** Glacier Instant Retrieval: cheapest storage that still reads back in milliseconds; 90-day minimum. */
   GLACIER_IR = 'GLACIER_IR',
 }
+
+/** What a {@link ModelStoreBackup} uses for an optional prop left out; the fleet file leaves them out too. */
+export const BACKUP_DEFAULTS = {
+  // Off the hour, so the job does not start together with every other nightly job in the cluster.
+  schedule: '17 3 * * *',
+  timeZone: 'Etc/UTC',
+  image: AWS_CLI_IMAGE,
+  storageClass: BackupStorageClass.STANDARD_IA,
+  objectStorageCidrs: ANY_OBJECT_STORAGE,
+} as const;
 
 /** Properties of a {@link ModelStoreBackup}. */
 export interface ModelStoreBackupProps {
@@ -51,14 +62,14 @@ export interface ModelStoreBackupProps {
   /**
    * When to run, in cron syntax, read in `timeZone`. Off the hour, so the job does not start
    * together with every other nightly job in the cluster.
-   * @default '17 3 * * *'
+   * @default BACKUP_DEFAULTS.schedule ('17 3 * * *')
    */
   readonly schedule?: string;
-  /** IANA time zone of `schedule`. The backup folder's date is always the UTC date. @default 'Etc/UTC' */
+  /** IANA time zone of `schedule`. The backup folder's date is always the UTC date. @default BACKUP_DEFAULTS.timeZone ('Etc/UTC') */
   readonly timeZone?: string;
-  /** The AWS CLI image, `repository:tag`, pinned. @default 'amazon/aws-cli:2.22.35' */
+  /** The AWS CLI image, `repository:tag`, pinned. @default BACKUP_DEFAULTS.image ('amazon/aws-cli:2.22.35') */
   readonly image?: string;
-  /** Storage class of the copied objects. @default BackupStorageClass.STANDARD_IA */
+  /** Storage class of the copied objects. @default BACKUP_DEFAULTS.storageClass (BackupStorageClass.STANDARD_IA) */
   readonly storageClass?: BackupStorageClass;
   /**
    * A run that takes longer is stopped (`activeDeadlineSeconds`). With `concurrencyPolicy:
@@ -81,17 +92,15 @@ export interface ModelStoreBackupProps {
   /**
    * Where S3 (and STS, for IRSA) are reached on 443. Narrow it to your S3 VPC endpoint's ranges
    * where you can.
-   * @default ['0.0.0.0/0'] without the instance metadata address 169.254.169.254
+   * @default BACKUP_DEFAULTS.objectStorageCidrs (['0.0.0.0/0'] without the instance metadata address 169.254.169.254)
    */
-  readonly objectStorageCidrs?: string[];
+  readonly objectStorageCidrs?: readonly string[];
 }
 
 const UID = 10001;
 const HOME = '/tmp';
 /** Written last into each dated folder; a folder without it is an incomplete copy. */
 export const BACKUP_COMPLETE_MARKER = '_SUCCESS';
-const S3_PREFIX = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/([A-Za-z0-9!_.*'()-]+\/)*$/;
-const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 
 /**
  * The model store of a set of archives: the bucket they share, as `s3://<bucket>/`. Returns
@@ -255,26 +264,26 @@ export class ModelStoreBackup extends Construct {
       fail('InvalidNamespace', `'namespace' (${JSON.stringify(namespace)}) must be a DNS-1123 label; set it on the construct or the chart`);
     }
     for (const [prop, value] of [['source', props.source], ['destination', props.destination]] as const) {
-      if (!S3_PREFIX.test(value)) {
+      if (!S3_FOLDER_PATTERN.test(value)) {
         fail('InvalidS3Prefix', `'${prop}' ("${value}") must be an S3 prefix ending in "/", such as "s3://betterprompts-models/" or "s3://backups/model-store/"`);
       }
     }
     if (props.destination.startsWith(props.source) || props.source.startsWith(props.destination)) {
       fail('OverlappingPrefixes', `'destination' ("${props.destination}") and 'source' ("${props.source}") must not contain each other; every run would copy the earlier backups again`);
     }
-    if (!IAM_ROLE_ARN.test(props.iamRoleArn)) {
+    if (!IAM_ROLE_ARN_PATTERN.test(props.iamRoleArn)) {
       fail('InvalidRoleArn', `'iamRoleArn' ("${props.iamRoleArn}") must be an IAM role ARN such as "arn:aws:iam::123456789012:role/model-backup"`);
     }
-    const schedule = props.schedule ?? '17 3 * * *';
+    const schedule = props.schedule ?? BACKUP_DEFAULTS.schedule;
     const scheduleProblem = cronScheduleProblem(schedule, { descriptors: true });
     if (scheduleProblem) fail('InvalidSchedule', `'schedule' ("${schedule}") ${scheduleProblem}`);
-    const timeZone = props.timeZone ?? 'Etc/UTC';
+    const timeZone = props.timeZone ?? BACKUP_DEFAULTS.timeZone;
     const zoneProblem = timeZoneProblem(timeZone);
     if (zoneProblem) fail('InvalidTimeZone', `'timeZone' ("${timeZone}") ${zoneProblem}`);
-    const image = props.image ?? 'amazon/aws-cli:2.22.35';
+    const image = props.image ?? BACKUP_DEFAULTS.image;
     const tag = /:([^:/]+)$/.exec(image)?.[1];
     if (!tag || tag === 'latest') {
-      fail('UnpinnedImage', `'image' ("${image}") must carry a pinned tag such as "amazon/aws-cli:2.22.35", never "latest"`);
+      fail('UnpinnedImage', `'image' ("${image}") must carry a pinned tag such as "${AWS_CLI_IMAGE}", never "latest"`);
     }
     for (const [prop, value] of [['cpu', props.cpu], ['memory', props.memory]] as const) {
       if (value !== undefined && (!QUANTITY_PATTERN.test(value) || parseQuantity(value) <= 0)) {
@@ -292,7 +301,7 @@ export class ModelStoreBackup extends Construct {
     // The CronJob controller checks schedules every 10 s; a shorter deadline can skip every run.
     integer('startingDeadline (seconds)', startingDeadline.toSeconds(), 10, 86_400);
     integer('timeout (seconds)', timeout.toSeconds(), 60, 7 * 86_400);
-    const objectStorageCidrs = props.objectStorageCidrs ?? ['0.0.0.0/0'];
+    const objectStorageCidrs = props.objectStorageCidrs ?? BACKUP_DEFAULTS.objectStorageCidrs;
     if (objectStorageCidrs.length === 0) fail('NoObjectStorage', "'objectStorageCidrs' must list at least one CIDR; the job cannot reach S3 otherwise");
     for (const cidr of objectStorageCidrs) {
       const problem = cidrProblem(cidr);
@@ -305,7 +314,7 @@ export class ModelStoreBackup extends Construct {
       schedule,
       timeZone,
       image,
-      storageClass: props.storageClass ?? BackupStorageClass.STANDARD_IA,
+      storageClass: props.storageClass ?? BACKUP_DEFAULTS.storageClass,
       timeout,
       startingDeadline,
       backoffLimit: integer('backoffLimit', props.backoffLimit ?? 3, 0, 20),
@@ -332,5 +341,5 @@ interface ResolvedProps extends ModelStoreBackupProps {
   readonly failedJobsHistoryLimit: number;
   readonly cpu: string;
   readonly memory: string;
-  readonly objectStorageCidrs: string[];
+  readonly objectStorageCidrs: readonly string[];
 }

@@ -6,7 +6,7 @@ import type { FleetConfig } from '../fleet';
 import { type ModelRegistry, deployedReleases, modelArchives } from '../registry';
 import { modelStorePrefix } from '../operations';
 import { LABEL_MANAGED_BY, LABEL_PART_OF, MANAGED_BY } from '../private/labels';
-import { ArgoCdApplication } from '../gitops';
+import { ArgoCdApplication, applicationName } from '../gitops';
 import { GatewayApiPluginConfig } from '../release';
 import { recoverInterruptedSwap, stagingFolder, swapInto } from '../private/atomic-folder';
 import { BackgroundWriter } from '../private/background-writer';
@@ -179,7 +179,7 @@ function* fleetCharts(options: SynthesizeFleetOptions, environments: readonly st
         for (const environment of environments) {
           const env = options.fleet.environments[environment];
           new ArgoCdApplication(chart, environment, {
-            name: `${options.fleet.name}-${environment}`,
+            name: applicationName(options.fleet.name, environment),
             repoURL: argocd.repoURL,
             targetRevision: argocd.targetRevision,
             path: `${argocd.path}/${environment}`,

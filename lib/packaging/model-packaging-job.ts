@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Chart, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
+import { AWS_CLI_IMAGE, IAM_ROLE_ARN_PATTERN, S3_BUCKET_PATTERN, S3_BUCKET_SOURCE } from '../private/aws';
 import { cidrProblem } from '../private/cidr';
 import {
   ANNOTATION_PREFIX, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME, LABEL_PART_OF, LABEL_VERSION, MANAGED_BY,
@@ -10,9 +11,10 @@ import { isDnsLabel, toResourceName } from '../private/names';
 import { QUANTITY_PATTERN, parseQuantity } from '../private/quantity';
 import { unpinnedImageProblem } from '../private/image-ref';
 import { ValidationError } from '../core/validation-error';
-import { archivePathProblem, modelNameProblem } from '../registry';
+import { modelArchiveProblem } from '../torchserve/model-archive';
+import { modelNameProblem } from '../torchserve/model-name';
 import { modelVersionLabel, modelVersionProblem } from '../torchserve/model-version';
-import { dnsEgressRule, objectStorageEgressRule, restrictedPodSecurity } from '../private/pod-hardening';
+import { ANY_OBJECT_STORAGE, dnsEgressRule, objectStorageEgressRule, restrictedPodSecurity } from '../private/pod-hardening';
 
 /**
  * TorchServe's built-in handlers, which `torch-model-archiver --handler` takes by name.
@@ -119,7 +121,7 @@ export interface ModelPackagingJobProps {
    * Where S3 lives, reached on 443 (and STS, for IRSA). Narrow it to your S3 endpoint's ranges.
    * @default ['0.0.0.0/0'] without the instance metadata address 169.254.169.254
    */
-  readonly objectStorageCidrs?: string[];
+  readonly objectStorageCidrs?: readonly string[];
 }
 
 const UID = 1000;
@@ -130,9 +132,8 @@ const REQUIREMENTS_KEY = 'requirements.txt';
 const DEFAULT_SERIALIZED_FILE = 'model.pt';
 /** ConfigMaps hold at most 1 MiB, metadata included. */
 const MAX_SOURCE_BYTES = 900 * 1024;
-const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-const S3_PREFIX = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(\/[^\s,]*)?$/;
-const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+// The training output: a bucket and any key prefix the archiver's --extra-files can read.
+const S3_PREFIX = new RegExp(`^s3://(${S3_BUCKET_SOURCE})(/[^\\s,]*)?$`);
 // A path inside the training prefix: no "..", no hidden segments, nothing a shell or the
 // archiver's comma-separated --extra-files could misread.
 const RELATIVE_FILE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$/;
@@ -360,12 +361,12 @@ export class ModelPackagingJob extends Construct {
     if (versionIssue) fail('InvalidModelVersion', `'modelVersion' ("${props.modelVersion}") ${versionIssue}`);
     const source = S3_PREFIX.exec(props.trainedModelUri);
     if (!source) fail('InvalidTrainedModelUri', `'trainedModelUri' ("${props.trainedModelUri}") must be an S3 prefix such as "s3://ml-training/intent_classifier/run-42/"`);
-    if (!S3_BUCKET.test(props.archiveBucket)) fail('InvalidArchiveBucket', `'archiveBucket' ("${props.archiveBucket}") must be an S3 bucket name such as "betterprompts-models"`);
+    if (!S3_BUCKET_PATTERN.test(props.archiveBucket)) fail('InvalidArchiveBucket', `'archiveBucket' ("${props.archiveBucket}") must be an S3 bucket name such as "betterprompts-models"`);
     const archiveUri = packagedArchiveUri(props.archiveBucket, props.modelName, props.modelVersion);
-    const archiveIssue = archivePathProblem(archiveUri);
+    const archiveIssue = modelArchiveProblem(archiveUri);
     if (archiveIssue) fail('InvalidArchiveUri', `the archive location "${archiveUri}" ${archiveIssue}`);
-    if (!IAM_ROLE_ARN.test(props.iamRoleArn)) fail('InvalidRoleArn', `'iamRoleArn' ("${props.iamRoleArn}") must be an IAM role ARN such as "arn:aws:iam::123456789012:role/model-packager"`);
-    const awsCliImage = props.awsCliImage ?? 'amazon/aws-cli:2.22.35';
+    if (!IAM_ROLE_ARN_PATTERN.test(props.iamRoleArn)) fail('InvalidRoleArn', `'iamRoleArn' ("${props.iamRoleArn}") must be an IAM role ARN such as "arn:aws:iam::123456789012:role/model-packager"`);
+    const awsCliImage = props.awsCliImage ?? AWS_CLI_IMAGE;
     for (const [prop, image] of [['image', props.image], ['awsCliImage', awsCliImage]] as const) {
       const problem = unpinnedImageProblem(image);
       if (problem) fail('UnpinnedImage', `'${prop}' ("${image}") ${problem}`);
@@ -420,7 +421,7 @@ export class ModelPackagingJob extends Construct {
       const problem = cidrProblem(cidr);
       if (problem) fail('InvalidCidr', `'objectStorageCidrs' entry "${cidr}" ${problem}`);
     }
-    const objectStorageCidrs = props.objectStorageCidrs ?? ['0.0.0.0/0'];
+    const objectStorageCidrs = props.objectStorageCidrs ?? ANY_OBJECT_STORAGE;
     if (objectStorageCidrs.length === 0) fail('InvalidCidr', "'objectStorageCidrs' must list at least one CIDR; the Job cannot reach S3 otherwise");
 
     const name = props.name ?? packagingJobName(props.modelName, props.modelVersion);
@@ -463,7 +464,7 @@ interface ResolvedProps extends ModelPackagingJobProps {
   readonly backoffLimit: number;
   readonly activeDeadline: Duration;
   readonly ttlAfterFinished: Duration;
-  readonly objectStorageCidrs: string[];
+  readonly objectStorageCidrs: readonly string[];
 }
 
 /** Where a packaging Job uploads a version's archive: `s3://<bucket>/<model>/<version>/<model>.mar`. */

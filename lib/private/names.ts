@@ -14,6 +14,17 @@ export function isLabelKey(key: string): boolean {
   return slash === -1 || (slash <= 253 && key.slice(0, slash).split('.').every((label) => label.length <= 63));
 }
 
+/**
+ * A DNS name that a route serves and a certificate names: two or more DNS labels of at most 63
+ * characters each, at most 253 in all, lowercase.
+ */
+const HOSTNAME_PATTERN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$/;
+
+/** Whether `host` is a DNS name such as "api.example.com" (see {@link HOSTNAME_PATTERN}). */
+export function isHostname(host: string): boolean {
+  return HOSTNAME_PATTERN.test(host);
+}
+
 export function isDnsLabel(value: string): boolean {
   return value.length <= 63 && DNS_LABEL_PATTERN.test(value);
 }

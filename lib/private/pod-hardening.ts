@@ -35,6 +35,12 @@ export function dnsEgressRule(): k8s.NetworkPolicyEgressRule {
 }
 
 /**
+ * Where object storage is when nothing narrower is known: anywhere, which
+ * {@link objectStorageEgressRule} writes without the instance metadata address.
+ */
+export const ANY_OBJECT_STORAGE: readonly string[] = ['0.0.0.0/0'];
+
+/**
  * Egress on 443 to object storage (and STS, for IRSA). "Anywhere" never includes the instance
  * metadata address: pods must not borrow the node's role, IRSA replaces it.
  */

@@ -5,9 +5,10 @@ import path from 'node:path';
 import { type Document, type LineCounter, stringify } from 'yaml';
 import { decodeYamlBytes, readYamlDocument } from '../private/yaml-source';
 import { type core, z } from 'zod';
-import { archiveSchema, fleetSchema, versionSchema } from '../fleet/fleet-schema';
+import { archiveSchema, modelNameSchema, versionSchema } from '../fleet/fleet-schema';
 import type { YamlLocator } from '../fleet/load-fleet';
 import { toResourceName } from '../private/names';
+import { modelArchiveProblem, modelNameProblem, modelVersionProblem } from '../torchserve';
 import { allowedKeysAt as schemaKeysAt, closestKey, describeValue as describe, formatFieldPath as formatPath, locateInYaml as locate, oncePerMistake, valueAt } from '../private/yaml-problems';
 
 /**
@@ -19,9 +20,8 @@ import { allowedKeysAt as schemaKeysAt, closestKey, describeValue as describe, f
  * {@link resolveActor} are kept apart from them.
  */
 
-// The registry follows the fleet file's rules for names, versions and archive locations, taken
-// from its schema so the two can never disagree.
-const modelNameSchema = fleetSchema.shape.models.element.shape.name;
+// The registry follows the fleet file's rules for names, versions and archive locations: the
+// same schemas, which ask the same predicates (lib/torchserve/model-*.ts).
 const archivePathSchema = archiveSchema;
 
 /** A registry file is hand-reviewed text; anything larger is a mistake. */
@@ -49,10 +49,17 @@ const STAGE_ORDER: readonly RegistryStage[] = [RegistryStage.STAGING, RegistrySt
 /** Marks an issue whose message is a whole sentence, printed without the "got <value>;" prefix. */
 const SENTENCE = { sentence: true };
 
-const reasonSchema = z
-  .string()
-  .max(1000, { message: 'must be at most 1000 characters' })
-  .refine((reason) => reason.trim().length > 0, { message: 'must not be empty' });
+/** Why `reason` cannot be an audit entry's reason, or `undefined`; the file and the CLI options follow it. */
+function reasonProblem(reason: string): string | undefined {
+  if (reason.length > 1000) return 'must be at most 1000 characters';
+  if (reason.trim().length === 0) return 'must not be empty';
+  return undefined;
+}
+
+const reasonSchema = z.string().superRefine((reason, ctx) => {
+  const problem = reasonProblem(reason);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 const auditEntrySchema = z
   .strictObject({
@@ -168,26 +175,6 @@ function checkHistory(model: z.output<typeof registeredModelSchema>, ctx: z.Refi
         : `is ${pointer}, but history last promoted ${expected} to ${stage}; stages change only through "model-serving model promote"`;
     ctx.addIssue({ code: 'custom', params: SENTENCE, path: ['stages', ...(pointer === undefined ? [] : [stage])], message });
   }
-}
-
-/** Why `name` is not a valid model name (the fleet file's rule), or `undefined` if it is. */
-export function modelNameProblem(name: string): string | undefined {
-  return problemOf(name, modelNameSchema);
-}
-
-/** Why `version` is not a semantic version, or `undefined` if it is. */
-export function versionProblem(version: string): string | undefined {
-  return problemOf(version, versionSchema);
-}
-
-/** Why `uri` is not an archive location (`s3://<bucket>/<key>.mar`, `pvc://<claim>/<path>.mar`), or `undefined`. */
-export function archivePathProblem(uri: string): string | undefined {
-  return problemOf(uri, archivePathSchema);
-}
-
-function problemOf(value: string, schema: z.ZodType): string | undefined {
-  const result = schema.safeParse(value);
-  return result.success ? undefined : result.error.issues.map((i) => i.message).join('; ');
 }
 
 // ---- errors ----
@@ -459,10 +446,10 @@ export interface RegistryChange {
  * deployed version must always mean the same bytes.
  */
 export function registerVersion(registry: ModelRegistry, options: RegisterVersionOptions): RegistryChange {
-  checkField('model', options.model, modelNameSchema);
-  checkField('version', options.version, versionSchema);
-  checkField('path', options.path, archivePathSchema);
-  if (options.reason !== undefined) checkField('reason', options.reason, reasonSchema);
+  checkField('model', options.model, modelNameProblem);
+  checkField('version', options.version, modelVersionProblem);
+  checkField('path', options.path, modelArchiveProblem);
+  if (options.reason !== undefined) checkField('reason', options.reason, reasonProblem);
   const existing = registry.models[options.model];
   const known = existing?.versions[options.version];
   if (known !== undefined) {
@@ -499,14 +486,14 @@ export function registerVersion(registry: ModelRegistry, options: RegisterVersio
  * versions that were promoted to staging before, unless `force` is set.
  */
 export function promoteVersion(registry: ModelRegistry, options: PromoteVersionOptions): RegistryChange {
-  checkField('model', options.model, modelNameSchema);
-  checkField('version', options.version, versionSchema);
+  checkField('model', options.model, modelNameProblem);
+  checkField('version', options.version, modelVersionProblem);
   const stage = STAGE_ORDER.find((s) => s === options.stage);
   if (stage === undefined) {
     throw new RegistryError(`stage "${options.stage}" is not a stage; expected one of: ${STAGE_ORDER.join(', ')}`);
   }
   if (options.reason === undefined) throw new RegistryError('a promotion needs a reason');
-  checkField('reason', options.reason, reasonSchema);
+  checkField('reason', options.reason, reasonProblem);
   const model = registry.models[options.model];
   if (model === undefined) {
     const known = Object.keys(registry.models).sort();
@@ -636,8 +623,8 @@ function checkActor(actor: string): string {
   return clean;
 }
 
-function checkField(option: RegistryOption, value: string, schema: z.ZodType): void {
-  const problem = problemOf(value, schema);
+function checkField(option: RegistryOption, value: string, problemOf: (value: string) => string | undefined): void {
+  const problem = problemOf(value);
   if (problem !== undefined) throw new RegistryOptionError(option, value, problem);
 }
 

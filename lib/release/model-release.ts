@@ -11,30 +11,53 @@ import { ValidationError } from '../core/validation-error';
 import { type IRolloutStrategySource, type IServiceBackend, type ITorchServeWorkload, WorkloadKind } from '../torchserve';
 import { type ReleaseStrategy, ReleaseType } from './release-strategy';
 
+/** What {@link ReleaseGates} uses for a field left out; the fleet file leaves them out too. */
+export const GATE_DEFAULTS = {
+  maxErrorRate: 0.05,
+  maxP95Latency: Duration.millis(500),
+  interval: Duration.minutes(1),
+  count: 3,
+  failureLimit: 1,
+  minRequests: 30,
+  prometheusAddress: DEFAULT_PROMETHEUS_URL,
+} as const;
+
+/**
+ * Why a gate that tolerates `failureLimit` failed measurements out of `count` (either left out)
+ * cannot work, or `undefined`: at `count` failures or more it could never fail. The fleet file
+ * reports it at gates.failureLimit and {@link ModelRelease} throws it. Completes "got <failureLimit>; ...".
+ */
+export function failureLimitProblem(count?: number, failureLimit?: number): string | undefined {
+  const measurements = count ?? GATE_DEFAULTS.count;
+  const limit = failureLimit ?? GATE_DEFAULTS.failureLimit;
+  if (limit < measurements) return undefined;
+  return `must be below count (${measurements}), or a release could never fail${failureLimit === undefined ? `; failureLimit defaults to ${limit}` : ''}`;
+}
+
 /** The metric gates every canary step and blue-green promotion must pass. */
 export interface ReleaseGates {
-  /** Largest acceptable share of 5xx responses. @default 0.05 */
+  /** Largest acceptable share of 5xx responses. @default GATE_DEFAULTS.maxErrorRate (0.05) */
   readonly maxErrorRate?: number;
   /**
    * Largest acceptable p95 latency. Where the gateway cannot tell canary requests apart, the
    * gate compares TorchServe's mean latency of the canary pods with it (TorchServe has no
-   * latency histogram). @default Duration.millis(500)
+   * latency histogram). @default GATE_DEFAULTS.maxP95Latency (500 ms)
    */
   readonly maxP95Latency?: Duration;
-  /** Time between measurements. @default Duration.minutes(1) */
+  /** Time between measurements. @default GATE_DEFAULTS.interval (1 min) */
   readonly interval?: Duration;
-  /** Measurements per analysis. @default 3 */
+  /** Measurements per analysis. @default GATE_DEFAULTS.count (3) */
   readonly count?: number;
-  /** Failed measurements tolerated before the release aborts. @default 1 */
+  /** Failed measurements tolerated before the release aborts; below `count` (see {@link failureLimitProblem}). @default GATE_DEFAULTS.failureLimit (1) */
   readonly failureLimit?: number;
   /**
    * Fewest requests the measured version must have answered within a measurement's window for
    * the measurement to judge it. Below that (no traffic, no series at all) the measurement is
    * inconclusive, never a pass: the analysis ends Inconclusive and the Rollout pauses until
-   * someone promotes or aborts it. @default 30
+   * someone promotes or aborts it. @default GATE_DEFAULTS.minRequests (30)
    */
   readonly minRequests?: number;
-  /** The environment's Prometheus, which scrapes the gateway and TorchServe. @default DEFAULT_PROMETHEUS_URL */
+  /** The environment's Prometheus, which scrapes the gateway and TorchServe. @default GATE_DEFAULTS.prometheusAddress (DEFAULT_PROMETHEUS_URL) */
   readonly prometheusAddress?: string;
 }
 
@@ -319,13 +342,13 @@ export type CanaryRolloutProps = ModelReleaseProps;
 
 function resolveGates(gates: ReleaseGates, fail: (code: string, message: string) => never): Required<ReleaseGates> {
   const resolved = {
-    maxErrorRate: gates.maxErrorRate ?? 0.05,
-    maxP95Latency: gates.maxP95Latency ?? Duration.millis(500),
-    interval: gates.interval ?? Duration.minutes(1),
-    count: gates.count ?? 3,
-    failureLimit: gates.failureLimit ?? 1,
-    minRequests: gates.minRequests ?? 30,
-    prometheusAddress: gates.prometheusAddress ?? DEFAULT_PROMETHEUS_URL,
+    maxErrorRate: gates.maxErrorRate ?? GATE_DEFAULTS.maxErrorRate,
+    maxP95Latency: gates.maxP95Latency ?? GATE_DEFAULTS.maxP95Latency,
+    interval: gates.interval ?? GATE_DEFAULTS.interval,
+    count: gates.count ?? GATE_DEFAULTS.count,
+    failureLimit: gates.failureLimit ?? GATE_DEFAULTS.failureLimit,
+    minRequests: gates.minRequests ?? GATE_DEFAULTS.minRequests,
+    prometheusAddress: gates.prometheusAddress ?? GATE_DEFAULTS.prometheusAddress,
   };
   if (!(resolved.maxErrorRate > 0 && resolved.maxErrorRate < 1)) fail('InvalidGate', `'maxErrorRate' (${resolved.maxErrorRate}) must be between 0 and 1`);
   // A limit of 0 fails every measurement: the release could never pass.
@@ -337,9 +360,9 @@ function resolveGates(gates: ReleaseGates, fail: (code: string, message: string)
     fail('InvalidGate', `'interval' (${intervalSeconds}s) must be whole seconds from 10s to 1h`);
   }
   if (!Number.isInteger(resolved.count) || resolved.count < 1) fail('InvalidGate', `'count' (${resolved.count}) must be a positive integer`);
-  if (!Number.isInteger(resolved.failureLimit) || resolved.failureLimit < 0 || resolved.failureLimit >= resolved.count) {
-    fail('InvalidGate', `'failureLimit' (${resolved.failureLimit}) must be from 0 to count - 1 (${resolved.count - 1}), or a release could never fail`);
-  }
+  if (!Number.isInteger(resolved.failureLimit) || resolved.failureLimit < 0) fail('InvalidGate', `'failureLimit' (${resolved.failureLimit}) must be an integer, 0 or more`);
+  const limitIssue = failureLimitProblem(gates.count, gates.failureLimit);
+  if (limitIssue) fail('InvalidGate', `'failureLimit' (${resolved.failureLimit}) ${limitIssue}`);
   if (!Number.isInteger(resolved.minRequests) || resolved.minRequests < 1) fail('InvalidGate', `'minRequests' (${resolved.minRequests}) must be a positive integer: with 0, no traffic at all would pass`);
   const urlProblem = prometheusUrlProblem(resolved.prometheusAddress);
   if (urlProblem) fail('InvalidGate', `'prometheusAddress' ("${resolved.prometheusAddress}") ${urlProblem}`);

@@ -1,3 +1,5 @@
+import { httpUrlProblem } from '../private/url';
+
 /**
  * The Prometheus an environment queries when it names none: the `prometheus-operated` Service
  * that Prometheus Operator creates in front of every Prometheus it runs (here in `monitoring`,
@@ -6,9 +8,10 @@
  */
 export const DEFAULT_PROMETHEUS_URL = 'http://prometheus-operated.monitoring.svc:9090';
 
-const HTTP_URL = /^https?:\/\/[^\s]+$/;
-
-/** Why `url` cannot be a Prometheus address, or `undefined` when it can. */
+/**
+ * Why `url` cannot be a Prometheus address, or `undefined` when it can. The fleet file's
+ * prometheus.url, the release gates and the autoscaler follow it. Completes "got <url>; ...".
+ */
 export function prometheusUrlProblem(url: string): string | undefined {
-  return HTTP_URL.test(url) ? undefined : 'must be an http(s) URL such as "http://prometheus-operated.monitoring.svc:9090"';
+  return httpUrlProblem(url, `an http(s) URL such as "${DEFAULT_PROMETHEUS_URL}"`);
 }

@@ -1,4 +1,5 @@
 export * from './model-archive';
+export * from './model-name';
 export * from './model-version';
 export * from './torchserve-config';
 export * from './torchserve-service';

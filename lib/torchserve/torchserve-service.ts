@@ -7,12 +7,16 @@ import {
 } from '../private/labels';
 import { LABEL_VALUE_PATTERN, isDnsLabel, isLabelKey, toResourceName } from '../private/names';
 import { QUANTITY_PATTERN, parseQuantity, toMebibytes } from '../private/quantity';
+import { AWS_CLI_IMAGE } from '../private/aws';
 import { unpinnedImageProblem } from '../private/image-ref';
 import { ValidationError } from '../core/validation-error';
+import { httpUrlProblem } from '../private/url';
 import { ModelArchive } from './model-archive';
+import { modelNameProblem } from './model-name';
 import { modelVersionLabel, modelVersionProblem } from './model-version';
 import { TorchServePorts, renderTorchServeConfig } from './torchserve-config';
 import { restrictedContainerSecurity, restrictedPodSecurity } from '../private/pod-hardening';
+import { sortKeys } from '../private/sort-keys';
 import { RolloutWithPodTemplate } from '../private/rollout';
 import {
   type IRolloutStrategySource, type IServiceBackend, type ITorchServeWorkload, type IWorkloadScaler, type InferencePort, WorkloadKind, type WorkloadRef,
@@ -22,7 +26,7 @@ import {
 export interface PodToleration {
   /** @default - matches every key (only with operator Exists) */
   readonly key?: string;
-  /** @default 'Equal' */
+  /** @default TORCHSERVE_DEFAULTS.tolerationOperator ('Equal') */
   readonly operator?: 'Exists' | 'Equal';
   /** @default - no value */
   readonly value?: string;
@@ -32,7 +36,6 @@ export interface PodToleration {
   readonly tolerationSeconds?: number;
 }
 
-/** Properties of a {@link TorchServeService}. */
 /**
  * The longest handler name or path. The handler is recorded in a pod annotation, and all of a
  * pod's annotations share 256 KiB; a handler path is far shorter than this.
@@ -47,6 +50,65 @@ export function jvmHeapBytesFor(memoryBytes: number, jvmHeapBytes?: number): num
   return jvmHeapBytes ?? Math.min(memoryBytes / 4, 4 * 2 ** 30);
 }
 
+/**
+ * What a {@link TorchServeService} uses for an optional prop left out. The fleet file leaves
+ * these out too, so a model runs the same whether it is written in a fleet file or in code.
+ */
+export const TORCHSERVE_DEFAULTS = {
+  modelFetcherImage: AWS_CLI_IMAGE,
+  replicas: 1,
+  gpuCount: 1,
+  ephemeralStorage: '20Gi',
+  batchSize: 8,
+  maxBatchDelay: Duration.millis(100),
+  minWorkers: 4,
+  responseTimeout: Duration.seconds(60),
+  startupTimeout: Duration.minutes(5),
+  gpuMemoryFraction: 0.8,
+  jobQueueSize: 100,
+  // TorchServe's own default.
+  maxRequestBytes: 6_553_500,
+  enableGrpc: false,
+  allowSpot: false,
+  drainDelay: Duration.seconds(15),
+  tolerationOperator: 'Equal',
+} as const;
+
+/** The workers a pod starts and may scale to, either left out: `maxWorkers` defaults to `minWorkers`. */
+export function workerRange(minWorkers?: number, maxWorkers?: number): { readonly min: number; readonly max: number } {
+  const min = minWorkers ?? TORCHSERVE_DEFAULTS.minWorkers;
+  return { min, max: maxWorkers ?? min };
+}
+
+/**
+ * Why `minWorkers` and `maxWorkers` (either left out) cannot go together, or `undefined` when they
+ * can. `maxWorkers` defaults to `minWorkers`, so `{ min: 8 }` alone is fine. The fleet file
+ * reports it at workers.min and the construct throws it. Completes "got <minWorkers>; ...".
+ */
+export function workersProblem(minWorkers?: number, maxWorkers?: number): string | undefined {
+  const { min, max } = workerRange(minWorkers, maxWorkers);
+  if (min <= max) return undefined;
+  return `must not exceed the maximum number of workers (${max})${minWorkers === undefined ? `; the minimum defaults to ${min}` : ''}`;
+}
+
+/**
+ * Why `url` cannot be the package index of `pythonPackageIndex` (the fleet file's
+ * installAtLoad.indexUrl), or `undefined`: https, and no credentials, since it is written into
+ * the pod spec. Completes "got <url>; ...".
+ */
+export function packageIndexProblem(url: string): string | undefined {
+  return httpUrlProblem(url, 'the https URL of a package index, such as "https://pypi.internal.example.com/simple"', { httpsOnly: true, noCredentials: true });
+}
+
+/** What each pod of a {@link TorchServeService} requests, and is limited to. */
+export interface PodResources {
+  readonly cpu: string;
+  readonly memory: string;
+  readonly ephemeralStorage: string;
+  readonly gpuCount: number;
+}
+
+/** Properties of a {@link TorchServeService}. */
 export interface TorchServeServiceProps {
   /**
    * The TorchServe model name, as in `POST /predictions/<modelName>`. May contain "_",
@@ -80,37 +142,37 @@ export interface TorchServeServiceProps {
   readonly namespace?: string;
   /** The `app.kubernetes.io/part-of` label. @default - no part-of label */
   readonly partOf?: string;
-  /** Image of the init container that copies S3 archives. @default 'amazon/aws-cli:2.22.35' */
+  /** Image of the init container that copies S3 archives. @default TORCHSERVE_DEFAULTS.modelFetcherImage ('amazon/aws-cli:2.22.35') */
   readonly modelFetcherImage?: string;
-  /** Pods to run. @default 1 */
+  /** Pods to run. @default TORCHSERVE_DEFAULTS.replicas (1) */
   readonly replicas?: number;
   /** The most pods an autoscaler may run; anti-affinity applies from two. @default - `replicas` */
   readonly maxReplicas?: number;
-  /** GPUs per pod (`nvidia.com/gpu`); 0 runs on CPU. @default 1 */
+  /** GPUs per pod (`nvidia.com/gpu`); 0 runs on CPU. @default TORCHSERVE_DEFAULTS.gpuCount (1) */
   readonly gpuCount?: number;
-  /** Ephemeral storage per pod: the copied archive, its unpacked copy, logs and caches. @default '20Gi' */
+  /** Ephemeral storage per pod: the copied archive, its unpacked copy, logs and caches. @default TORCHSERVE_DEFAULTS.ephemeralStorage ('20Gi') */
   readonly ephemeralStorage?: string;
   /** The JVM heap of the TorchServe frontend. @default - a quarter of `memory`, at most 4Gi */
   readonly jvmHeap?: string;
-  /** Requests batched together per inference call. @default 8 */
+  /** Requests batched together per inference call. @default TORCHSERVE_DEFAULTS.batchSize (8) */
   readonly batchSize?: number;
-  /** How long TorchServe waits to fill a batch. @default Duration.millis(100) */
+  /** How long TorchServe waits to fill a batch. @default TORCHSERVE_DEFAULTS.maxBatchDelay (100 ms) */
   readonly maxBatchDelay?: Duration;
-  /** Workers started per pod. @default 4 */
+  /** Workers started per pod. @default TORCHSERVE_DEFAULTS.minWorkers (4) */
   readonly minWorkers?: number;
-  /** Upper bound TorchServe may scale workers to. @default - `minWorkers` */
+  /** Upper bound TorchServe may scale workers to; at least `minWorkers` (see {@link workersProblem}). @default - `minWorkers` */
   readonly maxWorkers?: number;
-  /** A worker that takes longer to answer is deemed stuck and restarted. @default Duration.seconds(60) */
+  /** A worker that takes longer to answer is deemed stuck and restarted. @default TORCHSERVE_DEFAULTS.responseTimeout (60 s) */
   readonly responseTimeout?: Duration;
-  /** Time allowed to load the model; also sizes the startup probe. @default Duration.minutes(5) */
+  /** Time allowed to load the model; also sizes the startup probe. @default TORCHSERVE_DEFAULTS.startupTimeout (5 min) */
   readonly startupTimeout?: Duration;
-  /** Fraction of GPU memory the handler may use, handed over as `GPU_MEMORY_FRACTION`. @default 0.8 */
+  /** Fraction of GPU memory the handler may use, handed over as `GPU_MEMORY_FRACTION`. @default TORCHSERVE_DEFAULTS.gpuMemoryFraction (0.8) */
   readonly gpuMemoryFraction?: number;
-  /** Requests queued per model before TorchServe answers 503. @default 100 */
+  /** Requests queued per model before TorchServe answers 503. @default TORCHSERVE_DEFAULTS.jobQueueSize (100) */
   readonly jobQueueSize?: number;
-  /** Largest request and response body, in bytes. @default 6553500 (TorchServe's default) */
+  /** Largest request and response body, in bytes. @default TORCHSERVE_DEFAULTS.maxRequestBytes (6553500, TorchServe's default) */
   readonly maxRequestBytes?: number;
-  /** Serve gRPC on 7070 (inference) and 7071 (management). @default false */
+  /** Serve gRPC on 7070 (inference) and 7071 (management). @default TORCHSERVE_DEFAULTS.enableGrpc (false) */
   readonly enableGrpc?: boolean;
   /** @default {} */
   readonly nodeSelector?: Record<string, string>;
@@ -119,12 +181,12 @@ export interface TorchServeServiceProps {
   /**
    * Prefer spot capacity. When false the pods are kept off spot nodes (Karpenter and EKS
    * managed node group labels), which is what production needs.
-   * @default false
+   * @default TORCHSERVE_DEFAULTS.allowSpot (false)
    */
   readonly allowSpot?: boolean;
   /** IAM role for the pods (IRSA), used to read the archive from S3. @default - no role annotation */
   readonly iamRoleArn?: string;
-  /** Time for endpoints and gateways to stop sending traffic before TorchServe stops. @default Duration.seconds(15) */
+  /** Time for endpoints and gateways to stop sending traffic before TorchServe stops. @default TORCHSERVE_DEFAULTS.drainDelay (15 s) */
   readonly drainDelay?: Duration;
   /** What runs the pods; a Rollout needs a strategy from a CanaryRollout. @default WorkloadKind.DEPLOYMENT */
   readonly workload?: WorkloadKind;
@@ -170,6 +232,8 @@ export class TorchServeService extends Construct implements ITorchServeWorkload 
   public readonly partOf?: string;
   /** Pods per environment when nothing autoscales them; the autoscaler's floor otherwise. */
   public readonly replicas: number;
+  /** What each pod requests and is limited to, defaults applied; quotas count pods by it. */
+  public readonly podResources: PodResources;
   private autoscaler?: IWorkloadScaler;
   private strategySource?: IRolloutStrategySource;
   /** The namespace every object is in. */
@@ -203,6 +267,7 @@ export class TorchServeService extends Construct implements ITorchServeWorkload 
     this.maxRequestBytes = p.maxRequestBytes;
     this.partOf = p.partOf;
     this.replicas = p.replicas;
+    this.podResources = { cpu: p.cpu, memory: p.memory, ephemeralStorage: p.ephemeralStorage, gpuCount: p.gpuCount };
     this.selectorLabels = { [LABEL_NAME]: 'torchserve', [LABEL_INSTANCE]: p.name };
     const labels = (component: string) => this.labelsFor(component);
     const metadata = (name: string, component: string) => ({ name, namespace: p.namespace, labels: labels(component) });
@@ -507,7 +572,7 @@ export class TorchServeService extends Construct implements ITorchServeWorkload 
           ...(p.pythonPackageIndex !== undefined
             ? [{ name: 'PIP_INDEX_URL', value: p.pythonPackageIndex }, { name: 'PIP_NO_CACHE_DIR', value: '1' }, { name: 'PIP_DISABLE_PIP_VERSION_CHECK', value: '1' }]
             : []),
-          ...Object.entries(p.env).sort(([a], [b]) => a.localeCompare(b)).map(([name, value]) => ({ name, value })),
+          ...Object.entries(sortKeys(p.env)).map(([name, value]) => ({ name, value })),
         ],
         resources: resources(p.cpu, p.memory, p.ephemeralStorage, p.gpuCount),
         // /ping answers 200 while the model is still loading, so startup and readiness ask the
@@ -552,9 +617,8 @@ export class TorchServeService extends Construct implements ITorchServeWorkload 
     if (!isDnsLabel(name) || name.length > 48) {
       fail('InvalidName', `'name' ("${name}") must be a DNS-1123 label of at most 48 characters, so "<name>-management" fits in 63`);
     }
-    if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(props.modelName)) {
-      fail('InvalidModelName', `'modelName' ("${props.modelName}") must start with a letter and contain only letters, digits, "_" and "-"`);
-    }
+    const nameProblem = modelNameProblem(props.modelName);
+    if (nameProblem) fail('InvalidModelName', `'modelName' ("${props.modelName}") ${nameProblem}`);
     if (props.handler.length === 0 || props.handler.length > MAX_HANDLER_LENGTH) {
       fail('InvalidHandler', `'handler' must be 1 to ${MAX_HANDLER_LENGTH} characters (it has ${props.handler.length}); it is recorded in a pod annotation`);
     }
@@ -568,9 +632,8 @@ export class TorchServeService extends Construct implements ITorchServeWorkload 
       const problem = image === undefined ? undefined : unpinnedImageProblem(image);
       if (problem) fail('UnpinnedImage', `'${prop}' ("${image}") ${problem}`);
     }
-    if (props.pythonPackageIndex !== undefined && !/^https:\/\/[^/@\s]+(\/\S*)?$/.test(props.pythonPackageIndex)) {
-      fail('InvalidPackageIndex', `'pythonPackageIndex' ("${props.pythonPackageIndex}") must be an https URL without credentials`);
-    }
+    const indexProblem = props.pythonPackageIndex === undefined ? undefined : packageIndexProblem(props.pythonPackageIndex);
+    if (indexProblem) fail('InvalidPackageIndex', `'pythonPackageIndex' ("${props.pythonPackageIndex}") ${indexProblem}`);
     for (const [prop, value] of [['cpu', props.cpu], ['memory', props.memory], ['ephemeralStorage', props.ephemeralStorage], ['jvmHeap', props.jvmHeap]] as const) {
       if (value !== undefined && (!QUANTITY_PATTERN.test(value) || parseQuantity(value) <= 0)) {
         fail('InvalidQuantity', `'${prop}' ("${value}") must be a positive Kubernetes quantity such as "4" or "16Gi"`);
@@ -590,12 +653,12 @@ export class TorchServeService extends Construct implements ITorchServeWorkload 
       }
       return value;
     };
-    const minWorkers = integer('minWorkers', props.minWorkers ?? 4, 1, 64);
-    const maxWorkers = integer('maxWorkers', props.maxWorkers ?? minWorkers, 1, 64);
-    if (minWorkers > maxWorkers) {
-      fail('InvalidWorkers', `'minWorkers' (${minWorkers}) must not exceed 'maxWorkers' (${maxWorkers})`);
-    }
-    const gpuMemoryFraction = props.gpuMemoryFraction ?? 0.8;
+    const workers = workerRange(props.minWorkers, props.maxWorkers);
+    const minWorkers = integer('minWorkers', workers.min, 1, 64);
+    const maxWorkers = integer('maxWorkers', workers.max, 1, 64);
+    const workersIssue = workersProblem(props.minWorkers, props.maxWorkers);
+    if (workersIssue) fail('InvalidWorkers', `'minWorkers' (${minWorkers}) ${workersIssue}`);
+    const gpuMemoryFraction = props.gpuMemoryFraction ?? TORCHSERVE_DEFAULTS.gpuMemoryFraction;
     if (!(gpuMemoryFraction > 0 && gpuMemoryFraction <= 1)) {
       fail('OutOfRange', `'gpuMemoryFraction' (${gpuMemoryFraction}) must be greater than 0 and at most 1`);
     }
@@ -610,19 +673,19 @@ export class TorchServeService extends Construct implements ITorchServeWorkload 
       if (reserved.includes(key)) fail('InvalidEnv', `'env' must not set ${key}, which TorchServeService sets itself`);
       if (/secret|password|token|bearer/i.test(key) && value !== '') fail('InvalidEnv', `'env' must not carry a secret value in ${key}; mount a Secret instead`);
     }
-    const startupTimeout = props.startupTimeout ?? Duration.minutes(5);
-    const responseTimeout = props.responseTimeout ?? Duration.seconds(60);
+    const startupTimeout = props.startupTimeout ?? TORCHSERVE_DEFAULTS.startupTimeout;
+    const responseTimeout = props.responseTimeout ?? TORCHSERVE_DEFAULTS.responseTimeout;
     return {
       ...props,
       name,
       namespace: namespace as string,
-      modelFetcherImage: props.modelFetcherImage ?? 'amazon/aws-cli:2.22.35',
-      replicas: integer('replicas', props.replicas ?? 1, 1, 1000),
-      gpuCount: integer('gpuCount', props.gpuCount ?? 1, 0, 16),
-      ephemeralStorage: props.ephemeralStorage ?? '20Gi',
+      modelFetcherImage: props.modelFetcherImage ?? TORCHSERVE_DEFAULTS.modelFetcherImage,
+      replicas: integer('replicas', props.replicas ?? TORCHSERVE_DEFAULTS.replicas, 1, 1000),
+      gpuCount: integer('gpuCount', props.gpuCount ?? TORCHSERVE_DEFAULTS.gpuCount, 0, 16),
+      ephemeralStorage: props.ephemeralStorage ?? TORCHSERVE_DEFAULTS.ephemeralStorage,
       jvmHeapMebibytes: toMebibytes(jvmHeapBytes),
-      batchSize: integer('batchSize', props.batchSize ?? 8, 1, 1024),
-      maxBatchDelay: props.maxBatchDelay ?? Duration.millis(100),
+      batchSize: integer('batchSize', props.batchSize ?? TORCHSERVE_DEFAULTS.batchSize, 1, 1024),
+      maxBatchDelay: props.maxBatchDelay ?? TORCHSERVE_DEFAULTS.maxBatchDelay,
       minWorkers,
       maxWorkers,
       responseTimeout,
@@ -630,13 +693,13 @@ export class TorchServeService extends Construct implements ITorchServeWorkload 
       // The JVM, the worker processes and the model load all happen inside the startup budget.
       startupProbeSeconds: startupTimeout.toSeconds() + 60,
       gpuMemoryFraction,
-      jobQueueSize: integer('jobQueueSize', props.jobQueueSize ?? 100, 1, 100_000),
-      maxRequestBytes: integer('maxRequestBytes', props.maxRequestBytes ?? 6_553_500, 1024, 2 ** 31 - 1),
-      enableGrpc: props.enableGrpc ?? false,
+      jobQueueSize: integer('jobQueueSize', props.jobQueueSize ?? TORCHSERVE_DEFAULTS.jobQueueSize, 1, 100_000),
+      maxRequestBytes: integer('maxRequestBytes', props.maxRequestBytes ?? TORCHSERVE_DEFAULTS.maxRequestBytes, 1024, 2 ** 31 - 1),
+      enableGrpc: props.enableGrpc ?? TORCHSERVE_DEFAULTS.enableGrpc,
       nodeSelector: props.nodeSelector ?? {},
-      tolerations: props.tolerations ?? [],
-      allowSpot: props.allowSpot ?? false,
-      drainDelay: props.drainDelay ?? Duration.seconds(15),
+      tolerations: (props.tolerations ?? []).map((t) => ({ ...t, operator: t.operator ?? TORCHSERVE_DEFAULTS.tolerationOperator })),
+      allowSpot: props.allowSpot ?? TORCHSERVE_DEFAULTS.allowSpot,
+      drainDelay: props.drainDelay ?? TORCHSERVE_DEFAULTS.drainDelay,
       workload: props.workload ?? WorkloadKind.DEPLOYMENT,
       env: props.env ?? {},
     };
@@ -668,10 +731,6 @@ interface ResolvedProps extends TorchServeServiceProps {
   readonly drainDelay: Duration;
   readonly workload: WorkloadKind;
   readonly env: Record<string, string>;
-}
-
-function sortKeys(map: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(map).sort(([a], [b]) => a.localeCompare(b)));
 }
 
 /** A Service as a backend that gateways route to. */

@@ -3,6 +3,7 @@ import type { core } from 'zod';
 import { fleetSchema } from '../../lib/fleet';
 import { GATEWAY_PROVIDERS, GatewayFeature, JwtVerification, findGatewayProvider } from '../../lib/gateway';
 import { registrySchema } from '../../lib/registry';
+import { MAX_MODEL_NAME_LENGTH } from '../../lib/torchserve';
 
 // Fleets and registries generated from the schema's own bounds: every length, count and range
 // below is read from lib/fleet/fleet-schema.ts and lib/registry/model-registry.ts, and drawn at
@@ -106,7 +107,7 @@ export function dnsLabel(max = 63): fc.Arbitrary<string> {
 
 /** A TorchServe model name as the fleet schema allows it: a letter first, "_" and "-" never doubled. */
 export function modelName(): fc.Arbitrary<string> {
-  const max = maxLength(['models', '*', 'name']);
+  const max = MAX_MODEL_NAME_LENGTH;
   return shaped(lengthUpTo(max), LOWER, `${LOWER}${DIGITS}_-`, LOWER + DIGITS).map((name) => name.replace(/[_-]{2,}/g, (run) => run[0]));
 }
 
@@ -355,7 +356,11 @@ const model = fc.record({
   handler: fc.oneof(fc.constantFrom('text_classifier', 'image_classifier', 'handlers/intent_handler.py'), shaped(lengthUpTo(maxLength(['models', '*', 'handler']), 30), LOWER, `${LOWER}${DIGITS}_./-`, LOWER)),
   batchSize: optional(intAt('models', '*', 'batchSize')),
   maxBatchDelayMs: optional(intAt('models', '*', 'maxBatchDelayMs')),
-  workers: optional(fc.tuple(intAt('models', '*', 'workers', 'min'), intAt('models', '*', 'workers', 'max')).map(([a, b]) => ({ min: Math.min(a, b), max: Math.max(a, b) }))),
+  // Both bounds, or the minimum alone: the maximum then defaults to it (TorchServeService's rule).
+  workers: optional(fc.oneof(
+    fc.tuple(intAt('models', '*', 'workers', 'min'), intAt('models', '*', 'workers', 'max')).map(([a, b]) => ({ min: Math.min(a, b), max: Math.max(a, b) })),
+    intAt('models', '*', 'workers', 'min').map((min) => ({ min })),
+  )),
   responseTimeoutSeconds: optional(intAt('models', '*', 'responseTimeoutSeconds')),
   startupTimeoutSeconds: optional(intAt('models', '*', 'startupTimeoutSeconds')),
   gpuMemoryFraction: optional(fc.double({ min: 0.01, max: 1, noNaN: true })),
