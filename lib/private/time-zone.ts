@@ -5,6 +5,15 @@
  * of the database's own. Completes "got <zone>; ...".
  */
 export function timeZoneProblem(zone: string): string | undefined {
+  // Every model's autoscaler and every environment's backup asks about the same few zones, and
+  // each Intl.DateTimeFormat costs a tz database lookup: one answer per zone name.
+  if (!ZONE_PROBLEMS.has(zone)) ZONE_PROBLEMS.set(zone, zoneProblemOf(zone));
+  return ZONE_PROBLEMS.get(zone);
+}
+
+const ZONE_PROBLEMS = new Map<string, string | undefined>();
+
+function zoneProblemOf(zone: string): string | undefined {
   const usage = 'must be an IANA time zone such as "Etc/UTC" or "Europe/Berlin"';
   let resolved: string;
   try {
