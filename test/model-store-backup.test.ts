@@ -178,6 +178,14 @@ describe('ModelStoreBackup', () => {
     expect(get('NetworkPolicy').spec.egress[1]).toEqual({ to: [{ ipBlock: { cidr: '10.20.0.0/16' } }], ports: [{ protocol: 'TCP', port: 443 }] });
   });
 
+  it('accepts an image pinned by digest, with or without a tag', () => {
+    for (const image of ['amazon/aws-cli@sha256:a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1', '123456789012.dkr.ecr.eu-west-1.amazonaws.com/aws-cli:2.22.35@sha256:a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1']) {
+      const { container, objects } = synth({ image });
+      expect(container.image).toBe(image);
+      expect(objects.flatMap((o) => defaultValidator().validate(o)).map(formatIssue)).toEqual([]);
+    }
+  });
+
   it('admits no ingress and lets the job out only to DNS and to S3 on 443, never to instance metadata', () => {
     const { get } = synth();
     const policy = get('NetworkPolicy');
@@ -202,7 +210,10 @@ describe('ModelStoreBackup', () => {
   it.each<[string, Partial<ModelStoreBackupProps>, string]>([
     ['a destination inside the source', { destination: 's3://betterprompts-models/backups/' }, '[ModelStoreBackup.OverlappingPrefixes] production/Backup: \'destination\' ("s3://betterprompts-models/backups/") and \'source\' ("s3://betterprompts-models/") must not contain each other; every run would copy the earlier backups again'],
     ['a prefix without the trailing slash', { source: 's3://betterprompts-models/store' }, '[ModelStoreBackup.InvalidS3Prefix] production/Backup: \'source\' ("s3://betterprompts-models/store") must be an S3 prefix ending in "/", such as "s3://betterprompts-models/" or "s3://backups/model-store/"'],
-    ['an unpinned image', { image: 'amazon/aws-cli:latest' }, '[ModelStoreBackup.UnpinnedImage] production/Backup: \'image\' ("amazon/aws-cli:latest") must carry a pinned tag such as "amazon/aws-cli:2.22.35", never "latest"'],
+    ['the latest tag', { image: 'amazon/aws-cli:latest' }, '[ModelStoreBackup.UnpinnedImage] production/Backup: \'image\' ("amazon/aws-cli:latest") must carry a pinned tag such as "amazon/aws-cli:2.22.35", never "latest", or a digest'],
+    ['an image without a tag', { image: 'amazon/aws-cli' }, '[ModelStoreBackup.UnpinnedImage] production/Backup: \'image\' ("amazon/aws-cli") must carry a pinned tag such as "amazon/aws-cli:2.22.35", never "latest"'],
+    ['a registry port taken for a tag', { image: 'registry.example.com:5000/aws-cli' }, '[ModelStoreBackup.UnpinnedImage] production/Backup: \'image\' ("registry.example.com:5000/aws-cli") must carry a pinned tag'],
+    ['a digest that is not one', { image: 'amazon/aws-cli@sha256:ABC' }, '[ModelStoreBackup.UnpinnedImage] production/Backup: \'image\' ("amazon/aws-cli@sha256:ABC") has the digest "sha256:ABC"'],
     ['a schedule with six fields', { schedule: '0 17 3 * * *' }, '[ModelStoreBackup.InvalidSchedule] production/Backup: \'schedule\' ("0 17 3 * * *") must be a cron schedule of five fields (minute hour day-of-month month day-of-week) such as "17 3 * * *", or a macro such as "@daily"; it has 6 fields'],
     ['a time zone in the schedule', { schedule: 'CRON_TZ=UTC 17 3 * * *' }, 'the time zone goes in its own field, not in the schedule'],
     ['an unknown time zone', { timeZone: 'Mars/Olympus' }, '[ModelStoreBackup.InvalidTimeZone] production/Backup: \'timeZone\' ("Mars/Olympus") must be an IANA time zone such as "Etc/UTC" or "Europe/Berlin"'],

@@ -187,6 +187,17 @@ describe('RedisCache', () => {
     expect(statefulSet.metadata.labels['app.kubernetes.io/version']).toBe('7.4.2-alpine');
   });
 
+  it('accepts an image pinned by digest; its tag, if any, is the version label', () => {
+    const digest = 'sha256:a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1';
+    const byDigest = synth({ image: `redis@${digest}` });
+    expect(byDigest.container.image).toBe(`redis@${digest}`);
+    expect(byDigest.statefulSet.metadata.labels).not.toHaveProperty(['app.kubernetes.io/version']);
+    const both = synth({ image: `redis:7.4.11-alpine@${digest}` });
+    expect(both.container.image).toBe(`redis:7.4.11-alpine@${digest}`);
+    expect(both.statefulSet.metadata.labels['app.kubernetes.io/version']).toBe('7.4.11-alpine');
+    expect(both.objects.flatMap((o) => defaultValidator().validate(o)).map(formatIssue)).toEqual([]);
+  });
+
   it('admits each client once, however often it is allowed', () => {
     const chart = new Chart(Testing.app(), 'staging');
     const client = { namespace: NAMESPACE, selectorLabels: { 'app.kubernetes.io/name': 'torchserve', 'app.kubernetes.io/instance': 'a' } };
@@ -211,7 +222,11 @@ describe('RedisCache', () => {
 
   it.each<[string, RedisCacheProps, string]>([
     ['an unpinned image', { image: 'redis' }, '[RedisCache.UnpinnedImage] staging/PredictionCache: \'image\' ("redis") must carry a pinned tag such as "redis:7.4.11-alpine", never "latest"'],
-    ['the latest tag', { image: 'redis:latest' }, 'never "latest"'],
+    ['the latest tag', { image: 'redis:latest' }, '[RedisCache.UnpinnedImage] staging/PredictionCache: \'image\' ("redis:latest") must carry a pinned tag such as "redis:7.4.11-alpine", never "latest", or a digest'],
+    ['the latest tag next to a digest', { image: 'redis:latest@sha256:a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1' }, '[RedisCache.UnpinnedImage] staging/PredictionCache: \'image\' ("redis:latest@sha256:a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1") must carry a pinned tag'],
+    ['a digest that is not one', { image: 'redis@sha256:abc' }, '[RedisCache.UnpinnedImage] staging/PredictionCache: \'image\' ("redis@sha256:abc") has the digest "sha256:abc"; a digest is "sha256:" and 64 lowercase hex digits'],
+    ['a tag that is not one', { image: 'redis:.7' }, '[RedisCache.UnpinnedImage] staging/PredictionCache: \'image\' ("redis:.7") has the tag ".7"; a tag is letters'],
+    ['a tag that is no label value', { image: `redis:${'7'.repeat(64)}` }, 'must have a tag that is also a label value'],
     ['too little memory', { memory: '32Mi' }, '[RedisCache.InvalidQuantity] staging/PredictionCache: \'memory\' ("32Mi") must be at least 64Mi; Redis needs room beyond its maxmemory'],
     ['a bad volume size', { persistence: RedisPersistence.appendOnly({ size: 'five gigs' }) }, '\'persistence.size\' ("five gigs") must be a positive Kubernetes quantity'],
     ['a bad StorageClass', { persistence: RedisPersistence.appendOnly({ size: '1Gi', storageClassName: 'GP3' }) }, '[RedisCache.InvalidStorageClass] staging/PredictionCache: \'persistence.storageClassName\' ("GP3") must be a StorageClass name'],

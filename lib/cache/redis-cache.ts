@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
 import { LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME, LABEL_PART_OF, LABEL_VERSION, MANAGED_BY } from '../private/labels';
 import { LABEL_VALUE_PATTERN, isDnsLabel } from '../private/names';
+import { parseImageRef, unpinnedImageProblem } from '../private/image-ref';
 import { QUANTITY_PATTERN, parseQuantity } from '../private/quantity';
 import { sortKeys } from '../private/sort-keys';
 import { ValidationError } from '../core/validation-error';
@@ -100,8 +101,9 @@ export interface RedisCacheProps {
   /** The `app.kubernetes.io/part-of` label. @default - no part-of label */
   readonly partOf?: string;
   /**
-   * The Redis image, `repository:tag`, pinned. The official Alpine image runs as uid 999 and
-   * gid 1000, which the pod uses.
+   * The Redis image, `repository:tag`, `repository@sha256:…` or both; pinned (never `latest`).
+   * Its tag, if any, is the `app.kubernetes.io/version` label, so it must also be a label value.
+   * The official Alpine image runs as uid 999 and gid 1000, which the pod uses.
    * @default 'redis:7.4.11-alpine'
    */
   readonly image?: string;
@@ -172,7 +174,7 @@ export class RedisCache extends Construct implements IConnectable {
     const labels: Record<string, string> = {
       ...this.selectorLabels,
       [LABEL_COMPONENT]: 'cache',
-      [LABEL_VERSION]: p.imageTag,
+      ...(p.imageTag !== undefined ? { [LABEL_VERSION]: p.imageTag } : {}),
       ...(p.partOf ? { [LABEL_PART_OF]: p.partOf } : {}),
       [LABEL_MANAGED_BY]: MANAGED_BY,
     };
@@ -366,11 +368,10 @@ export class RedisCache extends Construct implements IConnectable {
       fail('InvalidNamespace', `'namespace' (${JSON.stringify(namespace)}) must be a DNS-1123 label; set it on the construct or the chart`);
     }
     const image = props.image ?? 'redis:7.4.11-alpine';
-    const imageTag = /:([^:/]+)$/.exec(image)?.[1];
-    if (!imageTag || imageTag === 'latest') {
-      fail('UnpinnedImage', `'image' ("${image}") must carry a pinned tag such as "redis:7.4.11-alpine", never "latest"`);
-    }
-    if (!LABEL_VALUE_PATTERN.test(imageTag as string)) {
+    const pinProblem = unpinnedImageProblem(image, 'redis:7.4.11-alpine');
+    if (pinProblem) fail('UnpinnedImage', `'image' ("${image}") ${pinProblem}`);
+    const imageTag = parseImageRef(image).tag;
+    if (imageTag !== undefined && !LABEL_VALUE_PATTERN.test(imageTag)) {
       fail('UnpinnedImage', `'image' ("${image}") must have a tag that is also a label value (at most 63 letters, digits, "-", "_" and ".")`);
     }
     const persistence = props.persistence ?? RedisPersistence.none();
@@ -397,7 +398,7 @@ export class RedisCache extends Construct implements IConnectable {
       name,
       namespace: namespace as string,
       image,
-      imageTag: imageTag as string,
+      imageTag,
       persistence,
       cpu: props.cpu ?? REDIS_DEFAULTS.cpu,
       memory,
@@ -411,7 +412,8 @@ interface ResolvedProps extends RedisCacheProps {
   readonly name: string;
   readonly namespace: string;
   readonly image: string;
-  readonly imageTag: string;
+  /** The version label; a digest alone gives none. */
+  readonly imageTag?: string;
   readonly persistence: RedisPersistence;
   readonly cpu: string;
   readonly memory: string;

@@ -1,10 +1,15 @@
+import { Duration } from 'cdk8s';
 import { stringify } from 'yaml';
 import type { EnvironmentConfig, FleetConfig, ModelConfig } from '../fleet';
 import { BASE_IMAGE_ARG, SERVING_IMAGES_DIR, servingImageOf } from '../image';
+import { LABEL_INSTANCE } from '../private/labels';
 import { toResourceName } from '../private/names';
 import type { DeployedRelease } from '../registry';
 import { parseQuantity, toMebibytes } from '../private/quantity';
-import { ModelArchive, TORCHSERVE_DEFAULTS, TorchServePorts, jvmHeapBytesFor, renderTorchServeConfig, workerRange } from '../torchserve';
+import {
+  ModelArchive, TORCHSERVE_CONTAINER, TORCHSERVE_DEFAULTS, TorchServePorts, jvmHeapBytesFor, renderTorchServeConfig, torchServeEnv, torchServeProbes,
+  torchServeStopSeconds, workerRange,
+} from '../torchserve';
 
 /** Options of {@link renderLocalCompose}. */
 export interface LocalComposeOptions {
@@ -57,12 +62,9 @@ export interface LocalCompose {
   readonly modelStoreDir: string;
 }
 
-// The same paths and user as TorchServeService renders for the cluster; its defaults are
-// TORCHSERVE_DEFAULTS, applied where the fleet file leaves a setting out.
-const HOME = '/home/model-server';
-const CONFIG_DIR = `${HOME}/config`;
-const MODEL_STORE = `${HOME}/model-store`;
-const UID = 1000;
+// The container is TorchServeService's (TORCHSERVE_CONTAINER: paths, user, command, environment,
+// probes); its defaults are TORCHSERVE_DEFAULTS, applied where the fleet file leaves a setting out.
+const { modelStore: MODEL_STORE } = TORCHSERVE_CONTAINER;
 /** Each further model's host ports are this much above the previous model's. */
 const PORT_STRIDE = 10;
 export const LOCAL_MODEL_STORE_DIR = 'model-store';
@@ -151,7 +153,7 @@ export function renderLocalCompose(options: LocalComposeOptions): LocalCompose {
 export function fetchArchiveCommand(archive: ModelArchive, namespace: string, deploymentName: string, modelStoreDir = LOCAL_MODEL_STORE_DIR): string {
   return archive.source === 's3'
     ? `aws s3 cp ${archive.uri} ${modelStoreDir}/${archive.fileName}`
-    : `kubectl -n ${namespace} cp -c torchserve "$(kubectl -n ${namespace} get pod -l app.kubernetes.io/instance=${deploymentName} -o jsonpath='{.items[0].metadata.name}')":${MODEL_STORE}/${archive.fileName} ${modelStoreDir}/${archive.fileName}`;
+    : `kubectl -n ${namespace} cp -c ${TORCHSERVE_CONTAINER.name} "$(kubectl -n ${namespace} get pod -l ${LABEL_INSTANCE}=${deploymentName} -o jsonpath='{.items[0].metadata.name}')":${MODEL_STORE}/${archive.fileName} ${modelStoreDir}/${archive.fileName}`;
 }
 
 /** A model's TorchServe settings as TorchServeService resolves them: the fleet file's, else its defaults. */
@@ -184,7 +186,7 @@ function renderConfig(model: ModelConfig & DeployedRelease, env: EnvironmentConf
 }
 
 interface ServiceInput {
-  readonly model: ModelConfig;
+  readonly model: ModelConfig & DeployedRelease;
   readonly env: EnvironmentConfig;
   readonly image: string;
   readonly build?: { readonly context: string; readonly dockerfile: string; readonly args?: Record<string, string> };
@@ -197,14 +199,9 @@ interface ServiceInput {
 function renderService(input: ServiceInput): Record<string, unknown> {
   const { model, env } = input;
   const settings = settingsOf(model);
-  // The readiness probe of the cluster: ready once `workers.min` workers of this version are READY,
-  // because /ping answers 200 while the model is still loading.
-  const readyWorkersCheck = [
-    'python3', '-I', '-B', '-c',
-    'import json,sys,urllib.request;'
-    + `d=json.load(urllib.request.urlopen("http://127.0.0.1:${TorchServePorts.MANAGEMENT}/models/${model.name}/${model.version}",timeout=4));`
-    + `sys.exit(0 if sum(w["status"]=="READY" for w in d[0]["workers"])>=${settings.minWorkers} else 1)`,
-  ];
+  // The pods' probes: Compose has one healthcheck, so it runs the readiness probe, and allows the
+  // startup probe's budget before failures count.
+  const probes = torchServeProbes({ modelName: model.name, modelVersion: model.version, minWorkers: settings.minWorkers, startupTimeout: Duration.seconds(settings.startupTimeoutSeconds) });
   const publish = (host: number, container: number) => `127.0.0.1:${host}:${container}`;
   const ports = [
     publish(input.ports.inference, TorchServePorts.INFERENCE),
@@ -214,6 +211,7 @@ function renderService(input: ServiceInput): Record<string, unknown> {
       ? [publish(TorchServePorts.GRPC_INFERENCE + input.grpcBase, TorchServePorts.GRPC_INFERENCE), publish(TorchServePorts.GRPC_MANAGEMENT + input.grpcBase, TorchServePorts.GRPC_MANAGEMENT)]
       : []),
   ];
+  const shmMebibytes = toMebibytes(parseQuantity(TORCHSERVE_CONTAINER.sharedMemory));
   const limits = {
     cpus: String(parseQuantity(env.resources.cpu)),
     // Compose byte units are binary: "16384m" is 16Gi.
@@ -223,36 +221,32 @@ function renderService(input: ServiceInput): Record<string, unknown> {
     image: input.image,
     ...(input.build ? { build: input.build } : {}),
     // As in the cluster: TorchServe in the foreground, not the image entrypoint that backgrounds it.
-    entrypoint: ['torchserve'],
-    command: ['--start', '--foreground', '--ncs', '--ts-config', `${CONFIG_DIR}/config.properties`, '--model-store', MODEL_STORE],
-    user: `${UID}:${UID}`,
+    entrypoint: [...TORCHSERVE_CONTAINER.command],
+    command: [...TORCHSERVE_CONTAINER.args],
+    user: `${TORCHSERVE_CONTAINER.uid}:${TORCHSERVE_CONTAINER.uid}`,
     ports,
-    environment: {
-      TEMP: `${HOME}/tmp`,
-      LOG_LOCATION: `${HOME}/logs`,
-      METRICS_LOCATION: `${HOME}/logs`,
-      MODEL_NAME: model.name,
-      MODEL_VERSION: model.version,
-      GPU_MEMORY_FRACTION: String(settings.gpuMemoryFraction),
-      // As TorchServeService sets them for installAtLoad.
-      ...(model.installAtLoad ? { PIP_INDEX_URL: model.installAtLoad.indexUrl, PIP_NO_CACHE_DIR: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1' } : {}),
-    },
+    environment: Object.fromEntries(torchServeEnv({
+      modelName: model.name,
+      modelVersion: model.version,
+      gpuMemoryFraction: settings.gpuMemoryFraction,
+      pythonPackageIndex: model.installAtLoad?.indexUrl,
+    }).map(({ name, value }) => [name, value])),
     volumes: [
-      { type: 'bind', source: `./${input.configPath}`, target: `${CONFIG_DIR}/config.properties`, read_only: true },
+      { type: 'bind', source: `./${input.configPath}`, target: TORCHSERVE_CONTAINER.configFile, read_only: true },
       { type: 'bind', source: `./${LOCAL_MODEL_STORE_DIR}`, target: MODEL_STORE, read_only: true },
     ],
-    // PyTorch workers share tensors through /dev/shm; Docker's default is 64m.
-    shm_size: '1gb',
+    shm_size: shmMebibytes % 1024 === 0 ? `${shmMebibytes / 1024}gb` : `${shmMebibytes}m`,
     cap_drop: ['ALL'],
     security_opt: ['no-new-privileges:true'],
     healthcheck: {
-      test: ['CMD', ...readyWorkersCheck],
-      interval: '10s',
-      timeout: '5s',
-      retries: 3,
-      start_period: `${settings.startupTimeoutSeconds + 60}s`,
+      test: ['CMD', ...probes.readiness.command],
+      interval: `${probes.readiness.periodSeconds}s`,
+      timeout: `${probes.readiness.timeoutSeconds}s`,
+      retries: probes.readiness.failureThreshold,
+      start_period: `${probes.startupSeconds}s`,
     },
-    stop_grace_period: `${TORCHSERVE_DEFAULTS.drainDelay.toSeconds() + settings.responseTimeoutSeconds}s`,
+    // No endpoints to drain on one machine: TorchServe gets what a pod gives it after the drain delay.
+    stop_grace_period: `${torchServeStopSeconds(Duration.seconds(settings.responseTimeoutSeconds))}s`,
     deploy: {
       resources: {
         limits,

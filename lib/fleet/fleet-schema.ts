@@ -15,7 +15,7 @@ import { cidrProblem } from '../private/cidr';
 import { cronScheduleProblem } from '../private/cron';
 import { timeZoneProblem } from '../private/time-zone';
 import { DNS_LABEL_PATTERN, LABEL_VALUE_PATTERN, isHostname, isLabelKey, toResourceName } from '../private/names';
-import { IMAGE_DIGEST_PATTERN } from '../private/image-ref';
+import { IMAGE_DIGEST_PATTERN, IMAGE_TAG } from '../private/image-ref';
 import { MAX_APPLICATION_NAME_LENGTH, applicationName, destinationServerProblem, repoUrlProblem } from '../gitops/argocd-application';
 import { MAX_QUANTITY_UNITS, QUANTITY_PATTERN, parseQuantity, toMebibytes } from '../private/quantity';
 import { modelArchiveProblem } from '../torchserve/model-archive';
@@ -33,7 +33,6 @@ import { MAX_HANDLER_LENGTH, MIN_JVM_HEAP_MEBIBYTES, jvmHeapBytesFor, packageInd
 // function of the construct's module) that both ask.
 
 const IMAGE_REPOSITORY = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
-const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
 /** A value of `base` that `problemOf` accepts; its problem is reported at the value's line. */
 function checked<T>(base: z.ZodType<T>, problemOf: (value: T) => string | undefined) {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { ANNOTATION_PREFIX } from '../private/labels';
+import { TORCHSERVE_CONTAINER } from '../torchserve';
 import type { MergedRequirement } from './requirements';
 import type { ServingImage } from './serving-images';
 
@@ -8,7 +9,7 @@ import type { ServingImage } from './serving-images';
 // /home/venv copied in with `--chown=model-server` and first on PATH, `USER model-server`,
 // `WORKDIR /home/model-server`. Installing as model-server therefore needs no root at all.
 const USER = 'model-server';
-const HOME = '/home/model-server';
+const { home: HOME, uid: UID } = TORCHSERVE_CONTAINER;
 /** Where an image keeps its merged requirements file, for the record. */
 const REQUIREMENTS_IN_IMAGE = `${HOME}/image/requirements.txt`;
 /** Where the handler files go: one folder per model, so two models' `handler.py` never collide. */
@@ -58,7 +59,7 @@ export function renderDockerfile(image: ServingImage, fleetFileName: string): st
     `    ${ANNOTATION_PREFIX}.image="${image.name}" \\`,
     `    ${ANNOTATION_PREFIX}.models="${image.models.join(',')}"`,
     '',
-    `# The image's own non-root user and paths: ${USER} (uid 1000) owns the Python environment, so`,
+    `# The image's own non-root user and paths: ${USER} (uid ${UID}) owns the Python environment, so`,
     '# nothing here runs as root.',
     `USER ${USER}`,
     `WORKDIR ${HOME}`,

@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
 import { AWS_CLI_IMAGE, IAM_ROLE_ARN_PATTERN, S3_FOLDER_PATTERN } from '../private/aws';
 import { cidrProblem } from '../private/cidr';
+import { unpinnedImageProblem } from '../private/image-ref';
 import { LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME, LABEL_PART_OF, MANAGED_BY } from '../private/labels';
 import { cronScheduleProblem } from '../private/cron';
 import { isDnsLabel } from '../private/names';
@@ -67,7 +68,7 @@ export interface ModelStoreBackupProps {
   readonly schedule?: string;
   /** IANA time zone of `schedule`. The backup folder's date is always the UTC date. @default BACKUP_DEFAULTS.timeZone ('Etc/UTC') */
   readonly timeZone?: string;
-  /** The AWS CLI image, `repository:tag`, pinned. @default BACKUP_DEFAULTS.image ('amazon/aws-cli:2.22.35') */
+  /** The AWS CLI image, `repository:tag`, `repository@sha256:…` or both; pinned (never `latest`). @default BACKUP_DEFAULTS.image ('amazon/aws-cli:2.22.35') */
   readonly image?: string;
   /** Storage class of the copied objects. @default BACKUP_DEFAULTS.storageClass (BackupStorageClass.STANDARD_IA) */
   readonly storageClass?: BackupStorageClass;
@@ -281,10 +282,8 @@ export class ModelStoreBackup extends Construct {
     const zoneProblem = timeZoneProblem(timeZone);
     if (zoneProblem) fail('InvalidTimeZone', `'timeZone' ("${timeZone}") ${zoneProblem}`);
     const image = props.image ?? BACKUP_DEFAULTS.image;
-    const tag = /:([^:/]+)$/.exec(image)?.[1];
-    if (!tag || tag === 'latest') {
-      fail('UnpinnedImage', `'image' ("${image}") must carry a pinned tag such as "${AWS_CLI_IMAGE}", never "latest"`);
-    }
+    const imageProblem = unpinnedImageProblem(image, AWS_CLI_IMAGE);
+    if (imageProblem) fail('UnpinnedImage', `'image' ("${image}") ${imageProblem}`);
     for (const [prop, value] of [['cpu', props.cpu], ['memory', props.memory]] as const) {
       if (value !== undefined && (!QUANTITY_PATTERN.test(value) || parseQuantity(value) <= 0)) {
         fail('InvalidQuantity', `'${prop}' ("${value}") must be a positive Kubernetes quantity such as "250m" or "512Mi"`);

@@ -61,7 +61,13 @@ export function canaryWeightsProblem(weights: readonly number[]): string | undef
   return undefined;
 }
 
-/** A release strategy: rolling, canary or blue-green. */
+/**
+ * A release strategy: rolling, canary or blue-green.
+ *
+ * Its factories throw a plain `Error` for bad options, as cdk8s's own value factories
+ * (`Duration`) do: there is no construct yet, and a ValidationError names one (its path is in the
+ * message). The fleet file reports the same rules at their lines.
+ */
 export class ReleaseStrategy {
   /** A zero-downtime Deployment rolling update (maxSurge 1, maxUnavailable 0). */
   public static rolling(): ReleaseStrategy {

@@ -15,6 +15,9 @@ import { ModelArchive } from './model-archive';
 import { modelNameProblem } from './model-name';
 import { modelVersionLabel, modelVersionProblem } from './model-version';
 import { TorchServePorts, renderTorchServeConfig } from './torchserve-config';
+import {
+  TORCHSERVE_CONTAINER, TORCHSERVE_ENV_NAMES, type TorchServeProbes, torchServeEnv, torchServeProbes, torchServeStartupSeconds, torchServeStopSeconds,
+} from './torchserve-container';
 import { restrictedContainerSecurity, restrictedPodSecurity } from '../private/pod-hardening';
 import { sortKeys } from '../private/sort-keys';
 import { RolloutWithPodTemplate } from '../private/rollout';
@@ -205,10 +208,7 @@ export interface TorchServeServiceProps {
   readonly pythonPackageIndex?: string;
 }
 
-const HOME = '/home/model-server';
-const CONFIG_DIR = `${HOME}/config`;
-const MODEL_STORE = `${HOME}/model-store`;
-const UID = 1000;
+const { modelStore: MODEL_STORE } = TORCHSERVE_CONTAINER;
 
 /**
  * Everything one TorchServe deployment needs: a ConfigMap with config.properties, a
@@ -319,7 +319,7 @@ export class TorchServeService extends Construct implements ITorchServeWorkload 
           [`${ANNOTATION_PREFIX}/config-checksum`]: createHash('sha256').update(configProperties).digest('hex'),
           [`${ANNOTATION_PREFIX}/model-archive`]: p.modelArchive.uri,
           [`${ANNOTATION_PREFIX}/handler`]: p.handler,
-          'kubectl.kubernetes.io/default-container': 'torchserve',
+          'kubectl.kubernetes.io/default-container': TORCHSERVE_CONTAINER.name,
         },
       },
       spec: this.renderPodSpec(p),
@@ -480,12 +480,10 @@ export class TorchServeService extends Construct implements ITorchServeWorkload 
       }]
       : [];
 
-    const readyWorkersCheck = [
-      'python3', '-I', '-B', '-c',
-      'import json,sys,urllib.request;'
-      + `d=json.load(urllib.request.urlopen("http://127.0.0.1:${TorchServePorts.MANAGEMENT}/models/${p.modelName}/${encodeURIComponent(p.modelVersion)}",timeout=4));`
-      + `sys.exit(0 if sum(w["status"]=="READY" for w in d[0]["workers"])>=${p.minWorkers} else 1)`,
-    ];
+    // The probes are data (torchServeProbes), which a local compose file renders too.
+    const probes = torchServeProbes(p);
+    const execProbe = ({ command, ...timing }: TorchServeProbes['startup']): k8s.Probe => ({ exec: { command: [...command] }, ...timing });
+    const { path: livenessPath, portName: livenessPort, ...livenessTiming } = probes.liveness;
 
     const ports: k8s.ContainerPort[] = [
       { name: 'http', containerPort: TorchServePorts.INFERENCE, protocol: 'TCP' },
@@ -536,8 +534,8 @@ export class TorchServeService extends Construct implements ITorchServeWorkload 
       automountServiceAccountToken: false,
       enableServiceLinks: false,
       restartPolicy: 'Always',
-      terminationGracePeriodSeconds: p.drainDelay.toSeconds() + p.responseTimeout.toSeconds() + 15,
-      securityContext: restrictedPodSecurity(UID),
+      terminationGracePeriodSeconds: p.drainDelay.toSeconds() + torchServeStopSeconds(p.responseTimeout),
+      securityContext: restrictedPodSecurity(TORCHSERVE_CONTAINER.uid),
       ...(Object.keys(p.nodeSelector).length > 0 ? { nodeSelector: sortKeys(p.nodeSelector) } : {}),
       ...(p.tolerations.length > 0 ? { tolerations: p.tolerations.map((t) => ({ ...t })) } : {}),
       affinity,
@@ -550,45 +548,28 @@ export class TorchServeService extends Construct implements ITorchServeWorkload 
       })),
       ...(initContainers.length > 0 ? { initContainers } : {}),
       containers: [{
-        name: 'torchserve',
+        name: TORCHSERVE_CONTAINER.name,
         image: p.image,
         imagePullPolicy: 'IfNotPresent',
-        // Bypass the image entrypoint: it backgrounds TorchServe and then `tail`s, so a crashed
-        // server would leave a live container. --ncs: no config snapshots on a read-only disk.
-        // Token auth is switched off in config.properties, whose key every version reads; the
-        // CLI flag was renamed between releases.
-        command: ['torchserve'],
-        args: ['--start', '--foreground', '--ncs', '--ts-config', `${CONFIG_DIR}/config.properties`, '--model-store', MODEL_STORE],
+        command: [...TORCHSERVE_CONTAINER.command],
+        args: [...TORCHSERVE_CONTAINER.args],
         ports,
         env: [
-          { name: 'TEMP', value: `${HOME}/tmp` },
-          { name: 'LOG_LOCATION', value: `${HOME}/logs` },
-          { name: 'METRICS_LOCATION', value: `${HOME}/logs` },
-          { name: 'MODEL_NAME', value: p.modelName },
-          { name: 'MODEL_VERSION', value: p.modelVersion },
-          { name: 'GPU_MEMORY_FRACTION', value: String(p.gpuMemoryFraction) },
-          // pip, run by TorchServe at model load: no cache on the size-limited emptyDir, no
-          // version check against pypi.org, which the network policy does not open.
-          ...(p.pythonPackageIndex !== undefined
-            ? [{ name: 'PIP_INDEX_URL', value: p.pythonPackageIndex }, { name: 'PIP_NO_CACHE_DIR', value: '1' }, { name: 'PIP_DISABLE_PIP_VERSION_CHECK', value: '1' }]
-            : []),
+          ...torchServeEnv(p),
           ...Object.entries(sortKeys(p.env)).map(([name, value]) => ({ name, value })),
         ],
         resources: resources(p.cpu, p.memory, p.ephemeralStorage, p.gpuCount),
-        // /ping answers 200 while the model is still loading, so startup and readiness ask the
-        // management API how many workers are READY.
-        startupProbe: { exec: { command: readyWorkersCheck }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: Math.ceil(p.startupProbeSeconds / 10) },
-        readinessProbe: { exec: { command: readyWorkersCheck }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
-        // Liveness starts only after startup succeeded, so it never kills a slow load.
-        livenessProbe: { httpGet: { path: '/ping', port: k8s.IntOrString.fromString('http') }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 3 },
+        startupProbe: execProbe(probes.startup),
+        readinessProbe: execProbe(probes.readiness),
+        livenessProbe: { httpGet: { path: livenessPath, port: k8s.IntOrString.fromString(livenessPort) }, ...livenessTiming },
         lifecycle: { preStop: { exec: { command: ['/bin/sh', '-c', `sleep ${p.drainDelay.toSeconds()}`] } } },
         securityContext: containerSecurity,
         volumeMounts: [
-          { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+          { name: 'config', mountPath: TORCHSERVE_CONTAINER.configDir, readOnly: true },
           modelStoreMount,
-          { name: 'tmp', mountPath: `${HOME}/tmp` },
-          { name: 'logs', mountPath: `${HOME}/logs` },
-          { name: 'cache', mountPath: `${HOME}/.cache` },
+          { name: 'tmp', mountPath: TORCHSERVE_CONTAINER.tmpDir },
+          { name: 'logs', mountPath: TORCHSERVE_CONTAINER.logDir },
+          { name: 'cache', mountPath: TORCHSERVE_CONTAINER.cacheDir },
           { name: 'system-tmp', mountPath: '/tmp' },
           { name: 'dshm', mountPath: '/dev/shm' },
         ],
@@ -602,8 +583,7 @@ export class TorchServeService extends Construct implements ITorchServeWorkload 
         { name: 'logs', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
         { name: 'cache', emptyDir: { sizeLimit: k8s.Quantity.fromString('2Gi') } },
         { name: 'system-tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('2Gi') } },
-        // PyTorch worker processes share tensors through /dev/shm; the runtime default is 64Mi.
-        { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Gi') } },
+        { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString(TORCHSERVE_CONTAINER.sharedMemory) } },
         ...(fromS3 ? [{ name: 'fetch-tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } }] : []),
       ],
     };
@@ -667,10 +647,9 @@ export class TorchServeService extends Construct implements ITorchServeWorkload 
         fail('InvalidNodeSelector', `'nodeSelector' entry "${key}: ${value}" is not a valid label key and value`);
       }
     }
-    const reserved = ['TEMP', 'LOG_LOCATION', 'METRICS_LOCATION', 'MODEL_NAME', 'MODEL_VERSION', 'GPU_MEMORY_FRACTION', 'PIP_INDEX_URL', 'PIP_NO_CACHE_DIR', 'PIP_DISABLE_PIP_VERSION_CHECK'];
     for (const [key, value] of Object.entries(props.env ?? {})) {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) fail('InvalidEnv', `'env' name "${key}" must be a valid environment variable name`);
-      if (reserved.includes(key)) fail('InvalidEnv', `'env' must not set ${key}, which TorchServeService sets itself`);
+      if (TORCHSERVE_ENV_NAMES.includes(key)) fail('InvalidEnv', `'env' must not set ${key}, which TorchServeService sets itself`);
       if (/secret|password|token|bearer/i.test(key) && value !== '') fail('InvalidEnv', `'env' must not carry a secret value in ${key}; mount a Secret instead`);
     }
     const startupTimeout = props.startupTimeout ?? TORCHSERVE_DEFAULTS.startupTimeout;
@@ -690,8 +669,7 @@ export class TorchServeService extends Construct implements ITorchServeWorkload 
       maxWorkers,
       responseTimeout,
       startupTimeout,
-      // The JVM, the worker processes and the model load all happen inside the startup budget.
-      startupProbeSeconds: startupTimeout.toSeconds() + 60,
+      startupProbeSeconds: torchServeStartupSeconds(startupTimeout),
       gpuMemoryFraction,
       jobQueueSize: integer('jobQueueSize', props.jobQueueSize ?? TORCHSERVE_DEFAULTS.jobQueueSize, 1, 100_000),
       maxRequestBytes: integer('maxRequestBytes', props.maxRequestBytes ?? TORCHSERVE_DEFAULTS.maxRequestBytes, 1024, 2 ** 31 - 1),
