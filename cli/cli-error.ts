@@ -1,7 +1,7 @@
 import { FleetConfigError } from '../lib/fleet';
 import { ServingImageError } from '../lib/image';
 import { OutputFolderError } from '../lib/output';
-import { ValidationError } from '../lib/core';
+import { UnscopedValidationError, ValidationError } from '../lib/core';
 import { YamlEditError } from '../lib/repository';
 import { RegistryError } from '../lib/registry';
 
@@ -18,7 +18,7 @@ export class CliError extends Error {
 
 /** Whether `error` is one the user can fix from its message (as opposed to a bug). */
 export function isUserError(error: unknown): error is Error {
-  return error instanceof CliError || error instanceof FleetConfigError || error instanceof ValidationError
+  return error instanceof CliError || error instanceof FleetConfigError || error instanceof ValidationError || error instanceof UnscopedValidationError
     || error instanceof RegistryError || error instanceof OutputFolderError || error instanceof YamlEditError || error instanceof ServingImageError;
 }
 

@@ -1,5 +1,6 @@
 import { Duration, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
+import { UnscopedValidationError } from '../lib/core';
 import { GatewayApiImplementation, GatewayFrontend, type GatewayProvider, type GatewayRoute, Gateways, type IModelRoute } from '../lib/gateway';
 import { MonitoringBundle } from '../lib/monitoring';
 import { DEFAULT_PROMETHEUS_URL, ROLLOUTS_POD_TEMPLATE_HASH, type ReplicaSetScrape } from '../lib/signals';
@@ -283,12 +284,13 @@ describe('ReleaseStrategy', () => {
   });
 
   it.each([
-    ['no step', () => ReleaseStrategy.canary({ weights: [] }), 'canary weights [] must list at least one step'],
-    ['a weight of 100', () => ReleaseStrategy.canary({ weights: [50, 100] }), 'canary weights [50, 100] must each be an integer from 1 to 99 (100 is the promotion itself); 100 is not'],
-    ['weights that go down', () => ReleaseStrategy.canary({ weights: [50, 25] }), 'canary weights [50, 25] must increase step by step; 50 is followed by 25'],
-    ['a pause of a fraction of a second', () => ReleaseStrategy.canary({ pause: Duration.millis(1500) }), 'canary pause (1.5s) must be whole seconds'],
-    ['a scale-down delay of a fraction of a second', () => ReleaseStrategy.blueGreen({ scaleDownDelay: Duration.millis(500) }), 'blue-green scaleDownDelay (0.5s) must be whole seconds'],
-  ])('refuses %s', (_name, make, message) => {
+    ['no step', () => ReleaseStrategy.canary({ weights: [] }), '[ReleaseStrategy.InvalidCanaryWeights] canary weights [] must list at least one step'],
+    ['a weight of 100', () => ReleaseStrategy.canary({ weights: [50, 100] }), '[ReleaseStrategy.InvalidCanaryWeights] canary weights [50, 100] must each be an integer from 1 to 99 (100 is the promotion itself); 100 is not'],
+    ['weights that go down', () => ReleaseStrategy.canary({ weights: [50, 25] }), '[ReleaseStrategy.InvalidCanaryWeights] canary weights [50, 25] must increase step by step; 50 is followed by 25'],
+    ['a pause of a fraction of a second', () => ReleaseStrategy.canary({ pause: Duration.millis(1500) }), '[ReleaseStrategy.FractionalSeconds] canary pause (1.5s) must be whole seconds'],
+    ['a scale-down delay of a fraction of a second', () => ReleaseStrategy.blueGreen({ scaleDownDelay: Duration.millis(500) }), '[ReleaseStrategy.FractionalSeconds] blue-green scaleDownDelay (0.5s) must be whole seconds'],
+  ])('refuses %s with a coded error (no construct to name yet)', (_name, make, message) => {
+    expect(make).toThrow(UnscopedValidationError);
     expect(make).toThrow(message);
   });
 });

@@ -1,3 +1,3 @@
 // The vocabulary every layer speaks; nothing here depends on a construct or a file format.
-export { ValidationError } from './validation-error';
+export { UnscopedValidationError, ValidationError } from './validation-error';
 export { toResourceName } from '../private/names';

@@ -1,4 +1,5 @@
 import { Duration } from 'cdk8s';
+import { UnscopedValidationError } from '../core';
 
 /** How a new model version replaces the running one. */
 export enum ReleaseType {
@@ -64,9 +65,9 @@ export function canaryWeightsProblem(weights: readonly number[]): string | undef
 /**
  * A release strategy: rolling, canary or blue-green.
  *
- * Its factories throw a plain `Error` for bad options, as cdk8s's own value factories
- * (`Duration`) do: there is no construct yet, and a ValidationError names one (its path is in the
- * message). The fleet file reports the same rules at their lines.
+ * Its factories refuse bad options with an {@link UnscopedValidationError}: there is no
+ * construct yet whose path a ValidationError could name. The fleet file reports the same rules
+ * at their lines.
  */
 export class ReleaseStrategy {
   /** A zero-downtime Deployment rolling update (maxSurge 1, maxUnavailable 0). */
@@ -78,7 +79,7 @@ export class ReleaseStrategy {
   public static canary(options: CanaryOptions = {}): ReleaseStrategy {
     const weights = options.weights ?? CANARY_DEFAULTS.weights;
     const problem = canaryWeightsProblem(weights);
-    if (problem) throw new Error(`canary weights [${weights.join(', ')}] ${problem}`);
+    if (problem) throw new UnscopedValidationError('ReleaseStrategy.InvalidCanaryWeights', `canary weights [${weights.join(', ')}] ${problem}`);
     const pause = options.pause ?? CANARY_DEFAULTS.pause;
     wholeSeconds('canary pause', pause);
     return new ReleaseStrategy(ReleaseType.CANARY, { weights: [...weights], pause }, undefined);
@@ -108,5 +109,5 @@ export class ReleaseStrategy {
 /** The Rollout writes pauses and delays in whole seconds; refuse a fraction here, not at render. */
 function wholeSeconds(what: string, duration: Duration): void {
   const seconds = duration.toSeconds({ integral: false });
-  if (!Number.isInteger(seconds)) throw new Error(`${what} (${seconds}s) must be whole seconds`);
+  if (!Number.isInteger(seconds)) throw new UnscopedValidationError('ReleaseStrategy.FractionalSeconds', `${what} (${seconds}s) must be whole seconds`);
 }

@@ -1,3 +1,4 @@
+import { UnscopedValidationError } from '../core';
 import type { TorchServeMetrics } from './torchserve-metrics';
 
 /** Options for {@link GpuMetrics.dcgm}. */
@@ -30,7 +31,7 @@ export class GpuMetrics {
     const namespaceLabel = options.namespaceLabel ?? 'exported_namespace';
     const podLabel = options.podLabel ?? 'exported_pod';
     for (const [key, value] of [['namespaceLabel', namespaceLabel], ['podLabel', podLabel]]) {
-      if (!LABEL_NAME.test(value)) throw new Error(`GpuMetrics.dcgm: '${key}' ("${value}") must be a Prometheus label name`);
+      if (!LABEL_NAME.test(value)) throw new UnscopedValidationError('GpuMetrics.InvalidLabelName', `GpuMetrics.dcgm: '${key}' ("${value}") must be a Prometheus label name`);
     }
     return new GpuMetrics('DCGM exporter', namespaceLabel, podLabel, 'gpu', 'DCGM_FI_DEV_GPU_UTIL',
       (m) => `${namespaceLabel}="${m.namespace}",${podLabel}=~"${m.podPattern}"`,

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { UnscopedValidationError } from '../core';
 
 /** S3's limit on an object key, in UTF-8 bytes. */
 export const MAX_S3_KEY_BYTES = 1024;
@@ -39,7 +40,7 @@ export class ModelArchive {
   public static fromS3(uri: string): ModelArchive {
     const match = /^s3:\/\/([^/]+)\/(.+\.mar)$/.exec(uri);
     if (!match) {
-      throw new Error(`"${uri}" is not an S3 model archive; expected s3://<bucket>/<key>.mar`);
+      throw new UnscopedValidationError('ModelArchive.InvalidS3Uri', `"${uri}" is not an S3 model archive; expected s3://<bucket>/<key>.mar`);
     }
     return new ModelArchive('s3', uri, match[1], match[2]);
   }
@@ -48,7 +49,7 @@ export class ModelArchive {
   public static fromPersistentVolumeClaim(claimName: string, archivePath: string): ModelArchive {
     const clean = archivePath.replace(/^\/+/, '');
     if (!clean.endsWith('.mar') || clean.split('/').includes('..')) {
-      throw new Error(`"${archivePath}" is not a model archive path inside the volume; expected <dir>/<name>.mar`);
+      throw new UnscopedValidationError('ModelArchive.InvalidVolumePath', `"${archivePath}" is not a model archive path inside the volume; expected <dir>/<name>.mar`);
     }
     return new ModelArchive('pvc', `pvc://${claimName}/${clean}`, claimName, clean);
   }
@@ -56,13 +57,11 @@ export class ModelArchive {
   /** Parses the fleet file's `mar` notation: `s3://<bucket>/<key>.mar` or `pvc://<claim>/<path>.mar`. */
   public static fromUri(uri: string): ModelArchive {
     const problem = modelArchiveProblem(uri);
-    if (problem) throw new Error(`"${uri}" ${problem}`);
+    if (problem) throw new UnscopedValidationError('ModelArchive.InvalidUri', `"${uri}" ${problem}`);
     if (uri.startsWith('pvc://')) {
+      // modelArchiveProblem has checked the shape: a claim, a slash, a path.
       const rest = uri.slice('pvc://'.length);
       const slash = rest.indexOf('/');
-      if (slash <= 0) {
-        throw new Error(`"${uri}" is not a PVC model archive; expected pvc://<claim>/<path>.mar`);
-      }
       return ModelArchive.fromPersistentVolumeClaim(rest.slice(0, slash), rest.slice(slash + 1));
     }
     return ModelArchive.fromS3(uri);

@@ -3,10 +3,11 @@ import { API, type Checker, type Program, type Symbol as TsSymbol, SymbolFlags }
 import * as ts from 'typescript/unstable/ast';
 
 /**
- * Finds every `ValidationError` code a source tree can throw, with the TypeScript 7 compiler API
+ * Finds every `ValidationError` and `UnscopedValidationError` code a source tree can throw, with the TypeScript 7 compiler API
  * (tsgo, through its synchronous API), and every code the tests name.
  *
- * A code is the first argument of `new ValidationError(...)`. It is a literal
+ * A code is the first argument of `new ValidationError(...)` (or `new UnscopedValidationError(...)`,
+ * the same for factories outside any construct). It is a literal
  * (`'GatewayFrontend.NoHosts'`) or a template whose holes are parameters of the enclosing
  * function (`` `GatewayRoute.${code}` `` inside a `fail(code, message)` helper); a parameter's
  * values are the arguments of every call of that function, found by the checker's
@@ -40,7 +41,7 @@ export interface CollectOptions {
   readonly tsconfig?: string;
   /** Where codes are defined, relative to root. @default 'lib' */
   readonly sourceDir?: string;
-  /** The file declaring `class ValidationError`, relative to root. @default 'lib/core/validation-error.ts' */
+  /** The file declaring `class ValidationError` (and `UnscopedValidationError`, if any), relative to root. @default 'lib/core/validation-error.ts' */
   readonly errorClassFile?: string;
   /** Where tests live, relative to root. @default 'test' */
   readonly testDir?: string;
@@ -106,7 +107,7 @@ class Collector {
     const files = this.program.getSourceFileNames().map((f) => path.resolve(f));
     const sources = files.filter((f) => f.startsWith(this.sourceDir)).map((f) => this.sourceFile(f));
     if (sources.length === 0) throw new UnresolvedCodeError(this.options.sourceDir ?? 'lib', 'the project has no source files here');
-    const errorClass = this.errorClassSymbolId();
+    const errorClasses = this.errorClassSymbolIds();
 
     const sites: CodeSite[] = [];
     const classesByFile = new Map<string, string[]>();
@@ -120,7 +121,7 @@ class Collector {
         if (ts.isHeritageClause(node)) bases.push(...node.types.map((t) => t.expression));
       });
       classesByFile.set(this.relative(sourceFile.fileName), classes);
-      const isErrorClass = (nodes: Node[]): boolean[] => (nodes.length === 0 ? [] : this.checker.getSymbolAtLocation(nodes).map((symbol) => symbol !== undefined && this.target(symbol).id === errorClass));
+      const isErrorClass = (nodes: Node[]): boolean[] => (nodes.length === 0 ? [] : this.checker.getSymbolAtLocation(nodes).map((symbol) => symbol !== undefined && errorClasses.has(this.target(symbol).id)));
       isErrorClass(bases).forEach((subclass, i) => {
         if (subclass) throw new UnresolvedCodeError(this.where(bases[i]), 'a subclass of ValidationError; its codes cannot be followed');
       });
@@ -150,14 +151,22 @@ class Collector {
     return sourceFile;
   }
 
-  private errorClassSymbolId(): number {
+  /** The classes whose constructions carry a code: ValidationError, and UnscopedValidationError where declared. */
+  private errorClassSymbolIds(): Set<number> {
     const file = this.options.errorClassFile ?? 'lib/core/validation-error.ts';
     const sourceFile = this.sourceFile(path.join(this.root, file));
-    const declaration = sourceFile.statements.find((s): s is ts.ClassDeclaration => ts.isClassDeclaration(s) && s.name?.text === 'ValidationError');
-    if (declaration?.name === undefined) throw new UnresolvedCodeError(file, 'declares no class ValidationError');
-    const symbol = this.checker.getSymbolAtLocation(declaration.name);
-    if (symbol === undefined) throw new UnresolvedCodeError(file, 'the checker has no symbol for ValidationError');
-    return symbol.id;
+    const ids = new Set<number>();
+    for (const name of ERROR_CLASSES) {
+      const declaration = sourceFile.statements.find((s): s is ts.ClassDeclaration => ts.isClassDeclaration(s) && s.name?.text === name);
+      if (declaration?.name === undefined) {
+        if (name === 'ValidationError') throw new UnresolvedCodeError(file, 'declares no class ValidationError');
+        continue;
+      }
+      const symbol = this.checker.getSymbolAtLocation(declaration.name);
+      if (symbol === undefined) throw new UnresolvedCodeError(file, `the checker has no symbol for ${name}`);
+      ids.add(symbol.id);
+    }
+    return ids;
   }
 
   /** Follows import aliases to the declared symbol. */
@@ -279,6 +288,9 @@ class Collector {
     return `${this.relative(node.getSourceFile().fileName)}:${this.lineOf(node).line}`;
   }
 }
+
+/** The error classes whose first constructor argument is a code. */
+const ERROR_CLASSES = ['ValidationError', 'UnscopedValidationError'];
 
 const BLOCK_NAMES = new Set(['describe', 'it', 'test']);
 
