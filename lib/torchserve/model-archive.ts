@@ -1,12 +1,13 @@
 import path from 'node:path';
 import { UnscopedValidationError } from '../core';
+import { S3_BUCKET_SOURCE } from '../private/aws';
 
 /** S3's limit on an object key, in UTF-8 bytes. */
 export const MAX_S3_KEY_BYTES = 1024;
 /** A path inside a volume: Linux's PATH_MAX. */
 export const MAX_VOLUME_PATH_BYTES = 4096;
 
-const S3_ARCHIVE = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.+)$/;
+const S3_ARCHIVE = new RegExp(`^s3://(${S3_BUCKET_SOURCE})/(.+)$`);
 const PVC_ARCHIVE = /^pvc:\/\/([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/(.+)$/;
 // eslint-disable-next-line no-control-regex
 const ARCHIVE_PATH = /^([^\s\u0000-\u001f\u007f]+\/)?[A-Za-z0-9._-]+\.mar$/;
