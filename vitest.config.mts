@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // kubectl, promtool and docker-compose present, or one clear error before any test runs.
+    globalSetup: ['test/setup/required-tools.ts'],
     // Several tests run the real app, kubectl and git as child processes.
     testTimeout: 60_000,
     hookTimeout: 60_000,
