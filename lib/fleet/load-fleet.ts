@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { Document, LineCounter } from 'yaml';
 import { decodeYamlBytes, readYamlDocument } from '../private/yaml-source';
-import { allowedKeysAt as schemaKeysAt, closestKey as closest, describeValue as describe, formatFieldPath as formatPath, locateInYaml as locate, oncePerMistake, valueAt } from '../private/yaml-problems';
+import { allowedKeysAt as schemaKeysAt, describeValue as describe, formatFieldPath as formatPath, locateInYaml as locate, oncePerMistake, unknownKeyProblem, valueAt } from '../private/yaml-problems';
 import type { core } from 'zod';
 import { type FleetConfig, MOVED_KEYS, fleetSchema } from './fleet-schema';
 
@@ -111,14 +111,7 @@ function toProblems(issue: core.$ZodIssue, doc: Document, lineCounter: LineCount
           message: `has moved to ${moved.to(String(path[1]))}: ${moved.why}`,
         };
       }
-      const suggestion = closest(key, allowed);
-      const hint = suggestion ? `did you mean "${suggestion}"? ` : '';
-      return {
-        path: formatPath([...path, key]),
-        ...locate(doc, lineCounter, path, key),
-        message: `unknown key; ${hint}allowed keys here: ${allowed.join(', ')}`,
-        ...(suggestion ? { meant: formatPath([...path, suggestion]) } : {}),
-      };
+      return unknownKeyProblem(doc, lineCounter, path, key, allowed);
     });
   }
   // Refinements of a parent object report the parent as their input; the reader wants the

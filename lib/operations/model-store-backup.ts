@@ -6,7 +6,7 @@ import { cidrProblem } from '../private/cidr';
 import { unpinnedImageProblem } from '../private/image-ref';
 import { LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME, LABEL_PART_OF, MANAGED_BY } from '../private/labels';
 import { cronScheduleProblem } from '../private/cron';
-import { isDnsLabel } from '../private/names';
+import { CRONJOB_NAME_MAX_LENGTH, isDnsLabel } from '../private/names';
 import { timeZoneProblem } from '../private/time-zone';
 import { QUANTITY_PATTERN, parseQuantity } from '../private/quantity';
 import { ValidationError } from '../core/validation-error';
@@ -257,8 +257,8 @@ export class ModelStoreBackup extends Construct {
     };
     const name = props.name ?? 'model-store-backup';
     // CronJob names become Job names with an 11-character suffix, which must stay within 63.
-    if (!isDnsLabel(name) || name.length > 52) {
-      fail('InvalidName', `'name' ("${name}") must be a DNS-1123 label of at most 52 characters, so the Jobs' names fit in 63`);
+    if (!isDnsLabel(name) || name.length > CRONJOB_NAME_MAX_LENGTH) {
+      fail('InvalidName', `'name' ("${name}") must be a DNS-1123 label of at most ${CRONJOB_NAME_MAX_LENGTH} characters, so the Jobs' names fit in 63`);
     }
     const namespace = props.namespace ?? Chart.of(this).namespace;
     if (namespace === undefined || !isDnsLabel(namespace)) {

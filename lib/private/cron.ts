@@ -21,7 +21,7 @@ const FIELDS: readonly CronField[] = [
 ];
 
 /** The descriptors Kubernetes and KEDA take in place of five fields. */
-export const CRON_DESCRIPTORS = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'] as const;
+const CRON_DESCRIPTORS = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'] as const;
 
 /**
  * Why `schedule` is not a standard five-field cron schedule (or, with `descriptors`, one of

@@ -25,6 +25,9 @@ export function isHostname(host: string): boolean {
   return HOSTNAME_PATTERN.test(host);
 }
 
+/** A CronJob's Jobs are named `<cronjob>-<11 characters>`, and a Job name is a label value. */
+export const CRONJOB_NAME_MAX_LENGTH = 52;
+
 export function isDnsLabel(value: string): boolean {
   return value.length <= 63 && DNS_LABEL_PATTERN.test(value);
 }

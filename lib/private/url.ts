@@ -1,5 +1,5 @@
 /** URLs go into annotations, arguments and environment variables: a longer one is a mistake. */
-export const MAX_URL_LENGTH = 2048;
+const MAX_URL_LENGTH = 2048;
 
 /** What an {@link httpUrlProblem} check demands beyond an http(s) URL. */
 export interface HttpUrlRules {

@@ -81,6 +81,29 @@ export function allowedKeysAt(schema: core.$ZodType, where: readonly PropertyKey
   return def.type === 'object' && def.shape ? Object.keys(def.shape) : [];
 }
 
+/** A located problem, with the key a typo most likely meant (see {@link oncePerMistake}). */
+export interface KeyProblem {
+  readonly path: string;
+  readonly line?: number;
+  readonly column?: number;
+  readonly message: string;
+  readonly meant?: string;
+}
+
+/**
+ * `key`, which the schema does not allow in the mapping at `where`, as a located problem that
+ * lists the allowed keys and suggests the nearest one; {@link oncePerMistake} relies on its wording.
+ */
+export function unknownKeyProblem(doc: Document, lineCounter: LineCounter, where: readonly (string | number)[], key: string, allowed: readonly string[]): KeyProblem {
+  const suggestion = closestKey(key, allowed);
+  return {
+    path: formatFieldPath([...where, key]),
+    ...locateInYaml(doc, lineCounter, where, key),
+    message: `unknown key; ${suggestion ? `did you mean "${suggestion}"? ` : ''}allowed keys here: ${allowed.join(', ')}`,
+    ...(suggestion ? { meant: formatFieldPath([...where, suggestion]) } : {}),
+  };
+}
+
 /**
  * A misspelt key is one mistake, though the schema sees two: an unknown key and a missing one.
  * When an unknown key's suggestion is the key reported missing, only the typo is reported.

@@ -9,7 +9,7 @@ import { archiveSchema, modelNameSchema, versionSchema } from '../fleet/fleet-sc
 import type { YamlLocator } from '../fleet/load-fleet';
 import { toResourceName } from '../private/names';
 import { modelArchiveProblem, modelNameProblem, modelVersionProblem } from '../torchserve';
-import { allowedKeysAt as schemaKeysAt, closestKey, describeValue as describe, formatFieldPath as formatPath, locateInYaml as locate, oncePerMistake, valueAt } from '../private/yaml-problems';
+import { allowedKeysAt as schemaKeysAt, describeValue as describe, formatFieldPath as formatPath, locateInYaml as locate, oncePerMistake, unknownKeyProblem, valueAt } from '../private/yaml-problems';
 
 /**
  * The model registry: a committed YAML file that records every registered version of each model,
@@ -634,15 +634,7 @@ function toProblems(issue: core.$ZodIssue, doc: Document, lineCounter: LineCount
   const where = issue.path as (string | number)[];
   if (issue.code === 'unrecognized_keys') {
     const allowed = schemaKeysAt(registrySchema, where);
-    return issue.keys.map((key) => {
-      const suggestion = closestKey(key, allowed);
-      return {
-        path: formatPath([...where, key]),
-        ...locate(doc, lineCounter, where, key),
-        message: `unknown key; ${suggestion ? `did you mean "${suggestion}"? ` : ''}allowed keys here: ${allowed.join(', ')}`,
-        ...(suggestion ? { meant: formatPath([...where, suggestion]) } : {}),
-      };
-    });
+    return issue.keys.map((key) => unknownKeyProblem(doc, lineCounter, where, key, allowed));
   }
   if (issue.code === 'invalid_key') {
     // A bad record key (a model name or a version): point at the key itself.

@@ -5,6 +5,7 @@
 // IsQualifiedName, IsValidLabelValue), and kubernetes' pkg/apis/core/validation
 // (ValidateTolerations) and pkg/apis/batch/validation (ValidateCronJobSpec).
 import { cronScheduleProblem } from '../private/cron';
+import { CRONJOB_NAME_MAX_LENGTH, DNS_LABEL_PATTERN, LABEL_VALUE_PATTERN } from '../private/names';
 import { timeZoneProblem } from '../private/time-zone';
 
 /** One broken rule: a JSON pointer into the object and what is wrong there. */
@@ -13,35 +14,31 @@ export interface ApiServerProblem {
   readonly message: string;
 }
 
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
-const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
 /** Kubernetes' limits, as apimachinery names them. */
-export const DNS1123_LABEL_MAX_LENGTH = 63;
-export const DNS1123_SUBDOMAIN_MAX_LENGTH = 253;
-export const LABEL_VALUE_MAX_LENGTH = 63;
+const DNS1123_LABEL_MAX_LENGTH = 63;
+const DNS1123_SUBDOMAIN_MAX_LENGTH = 253;
+const LABEL_VALUE_MAX_LENGTH = 63;
 /** TotalAnnotationSizeLimitB: the keys and values of one object's annotations together. */
 export const TOTAL_ANNOTATION_SIZE_LIMIT_BYTES = 256 * 1024;
-/** A CronJob's Jobs are named `<cronjob>-<11 characters>`, and a Job name is a label value. */
-export const CRONJOB_NAME_MAX_LENGTH = 52;
 
 /** Why `value` is not a DNS-1123 label (namespace names, most derived names), or `undefined`. */
-export function dnsLabelProblem(value: string): string | undefined {
+function dnsLabelProblem(value: string): string | undefined {
   if (value.length > DNS1123_LABEL_MAX_LENGTH) return `must be at most ${DNS1123_LABEL_MAX_LENGTH} characters (it has ${value.length})`;
-  return DNS1123_LABEL.test(value) ? undefined : 'must be a DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit';
+  return DNS_LABEL_PATTERN.test(value) ? undefined : 'must be a DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit';
 }
 
 /** Why `value` is not a label value, or `undefined`. */
-export function labelValueProblem(value: string): string | undefined {
+function labelValueProblem(value: string): string | undefined {
   if (value.length > LABEL_VALUE_MAX_LENGTH) return `must be at most ${LABEL_VALUE_MAX_LENGTH} characters (it has ${value.length})`;
-  return LABEL_VALUE.test(value) ? undefined : 'must be empty or letters, digits, "-", "_" and ".", starting and ending with a letter or digit';
+  return LABEL_VALUE_PATTERN.test(value) ? undefined : 'must be empty or letters, digits, "-", "_" and ".", starting and ending with a letter or digit';
 }
 
 /** Why `key` is not a label or annotation key (`[prefix/]name`), or `undefined`. */
-export function qualifiedNameProblem(key: string): string | undefined {
+function qualifiedNameProblem(key: string): string | undefined {
   const parts = key.split('/');
   if (parts.length > 2) return 'must be a name with an optional DNS subdomain prefix and one "/"';
   const [prefix, name] = parts.length === 2 ? parts : [undefined, parts[0]];
