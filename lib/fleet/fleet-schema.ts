@@ -41,7 +41,8 @@ function checked<T>(base: z.ZodType<T>, problemOf: (value: T) => string | undefi
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 }
-const checkedString = (problemOf: (value: string) => string | undefined) => checked(z.string(), problemOf);
+/** A string that `problemOf` accepts, its problem reported at the value's line; the registry's fields use it too. */
+export const checkedString = (problemOf: (value: string) => string | undefined) => checked(z.string(), problemOf);
 const checkedNumber = (problemOf: (value: number) => string | undefined) => checked(z.number(), problemOf);
 
 /** A model version (see modelVersionProblem); the registry, packaging and the constructs follow the same rule. */

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Document, LineCounter } from 'yaml';
-import { decodeYamlBytes, readYamlDocument } from '../private/yaml-source';
+import { type YamlSourceProblem, readYamlDocument, readYamlFileText } from '../private/yaml-source';
 import { allowedKeysAt as schemaKeysAt, describeValue as describe, formatFieldPath as formatPath, locateInYaml as locate, oncePerMistake, unknownKeyProblem, valueAt } from '../private/yaml-problems';
 import type { core } from 'zod';
 import { type FleetConfig, MOVED_KEYS, fleetSchema } from './fleet-schema';
@@ -8,14 +8,8 @@ import { type FleetConfig, MOVED_KEYS, fleetSchema } from './fleet-schema';
 /** Fleet files are hand-written; anything larger is a mistake (a model, a log) passed by accident. */
 export const MAX_FLEET_FILE_BYTES = 1024 * 1024;
 
-/** One problem in a fleet file, located by field path and, where known, line and column. */
-export interface FleetProblem {
-  /** Dotted field path, e.g. `environments.production.replicas` or `models[0].name`. */
-  readonly path: string;
-  readonly line?: number;
-  readonly column?: number;
-  readonly message: string;
-}
+/** One problem in a fleet file, located by field path (e.g. `models[0].name`) and, where known, line and column. */
+export type FleetProblem = YamlSourceProblem;
 
 /** A fleet file that cannot be used. Its message lists every problem. */
 export class FleetConfigError extends Error {
@@ -60,19 +54,7 @@ export function loadFleetSource(file: string): FleetSource {
   } catch {
     throw new FleetConfigError(file, [{ path: '', message: 'file not found; pass --config <file> or set SERVING_CONFIG to an existing fleet file' }]);
   }
-  if (!stat.isFile()) {
-    throw new FleetConfigError(file, [{ path: '', message: 'is not a file' }]);
-  }
-  if (stat.size > MAX_FLEET_FILE_BYTES) {
-    throw new FleetConfigError(file, [{ path: '', message: `is ${stat.size} bytes; a fleet file may be at most ${MAX_FLEET_FILE_BYTES} bytes (1 MiB)` }]);
-  }
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch (error) {
-    throw new FleetConfigError(file, [{ path: '', message: `cannot be read: ${(error as Error).message}` }]);
-  }
-  const decoded = decodeYamlBytes(bytes, 'fleet file');
+  const decoded = readYamlFileText(file, stat, 'fleet file', MAX_FLEET_FILE_BYTES, `a fleet file may be at most ${MAX_FLEET_FILE_BYTES} bytes (1 MiB)`);
   if (decoded.problem) throw new FleetConfigError(file, [decoded.problem]);
   return parseFleetSource(decoded.text, file);
 }

@@ -100,7 +100,10 @@ export function synthesizeFleet(options: SynthesizeFleetOptions): SynthesizeFlee
         const app = newApp();
         folders.push(chart.define(app));
         errors.push(...validationErrors(app));
-        if (errors.length === 0) Object.assign(objects, writeChartFolders(app, writer));
+        if (errors.length > 0) return;
+        const written = writeChartFolders(app, writer);
+        // Kept only for the construct metadata file: memory stays that of one environment.
+        if (recordConstructMetadata) Object.assign(objects, written);
       };
       try {
         for (const chart of charts) {

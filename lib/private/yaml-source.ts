@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { type Document, LineCounter, type Node, type Pair, type YAMLError, isAlias, isMap, isPair, isScalar, isSeq, parseAllDocuments } from 'yaml';
 import { formatFieldPath } from './yaml-problems';
 
@@ -47,6 +48,23 @@ const CORE_TAGS = new Set(['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].
 
 /** Nesting deeper than this is no configuration file; it would only exhaust the stack. */
 const MAX_DEPTH = 64;
+
+/**
+ * The text of a YAML file that exists (`stat` is its stat): a regular file of at most
+ * `maxBytes` (`tooLarge` completes "is <n> bytes; ..."), readable, and UTF-8; else the problem.
+ * The callers decide what a missing file means.
+ */
+export function readYamlFileText(file: string, stat: fs.Stats, kind: string, maxBytes: number, tooLarge: string): ReturnType<typeof decodeYamlBytes> {
+  if (!stat.isFile()) return { problem: { path: '', message: 'is not a file' } };
+  if (stat.size > maxBytes) return { problem: { path: '', message: `is ${stat.size} bytes; ${tooLarge}` } };
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (error) {
+    return { problem: { path: '', message: `cannot be read: ${(error as Error).message}` } };
+  }
+  return decodeYamlBytes(bytes, kind);
+}
 
 /**
  * Decodes a file's bytes as UTF-8. A UTF-16 or UTF-32 file, or bytes that are not UTF-8, are a

@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type Document, type LineCounter, stringify } from 'yaml';
-import { decodeYamlBytes, readYamlDocument } from '../private/yaml-source';
+import { type YamlSourceProblem, readYamlDocument, readYamlFileText } from '../private/yaml-source';
 import { type core, z } from 'zod';
-import { archiveSchema, modelNameSchema, versionSchema } from '../fleet/fleet-schema';
+import { archiveSchema, checkedString, modelNameSchema, versionSchema } from '../fleet/fleet-schema';
 import type { YamlLocator } from '../fleet/load-fleet';
 import { toResourceName } from '../private/names';
 import { modelArchiveProblem, modelNameProblem, modelVersionProblem } from '../torchserve';
@@ -22,7 +22,6 @@ import { allowedKeysAt as schemaKeysAt, describeValue as describe, formatFieldPa
 
 // The registry follows the fleet file's rules for names, versions and archive locations: the
 // same schemas, which ask the same predicates (lib/torchserve/model-*.ts).
-const archivePathSchema = archiveSchema;
 
 /** A registry file is hand-reviewed text; anything larger is a mistake. */
 export const MAX_REGISTRY_FILE_BYTES = 16 * 1024 * 1024;
@@ -56,17 +55,14 @@ function reasonProblem(reason: string): string | undefined {
   return undefined;
 }
 
-const reasonSchema = z.string().superRefine((reason, ctx) => {
-  const problem = reasonProblem(reason);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
+const reasonSchema = checkedString(reasonProblem);
 
 const auditEntrySchema = z
   .strictObject({
     action: z.enum(RegistryAction),
     version: versionSchema,
     stage: z.enum(RegistryStage).optional(),
-    path: archivePathSchema.optional(),
+    path: archiveSchema.optional(),
     reason: reasonSchema.optional(),
     forced: z.literal(true).optional(),
     actor: z.string().min(1, { message: 'must not be empty' }).max(320),
@@ -91,7 +87,7 @@ const auditEntrySchema = z
   });
 
 const registeredVersionSchema = z.strictObject({
-  path: archivePathSchema,
+  path: archiveSchema,
 });
 
 const registeredModelSchema = z
@@ -179,14 +175,8 @@ function checkHistory(model: z.output<typeof registeredModelSchema>, ctx: z.Refi
 
 // ---- errors ----
 
-/** One problem in a registry file, located by field path and, where known, line and column. */
-export interface RegistryProblem {
-  /** Dotted field path, e.g. `models.intent_classifier.stages.production`. */
-  readonly path: string;
-  readonly line?: number;
-  readonly column?: number;
-  readonly message: string;
-}
+/** One problem in a registry file, located by field path (e.g. `models.intent_classifier.stages.production`) and, where known, line and column. */
+export type RegistryProblem = YamlSourceProblem;
 
 /** The options of a registry change that a rule refuses. */
 export type RegistryOption = 'model' | 'version' | 'path' | 'reason';
@@ -251,17 +241,7 @@ export function readRegistryFile(file: string): RegistryFile {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { file, registry: emptyRegistry() };
     throw RegistryError.invalidFile(file, [{ path: '', message: `cannot be read: ${(error as Error).message}` }]);
   }
-  if (!stat.isFile()) throw RegistryError.invalidFile(file, [{ path: '', message: 'is not a file' }]);
-  if (stat.size > MAX_REGISTRY_FILE_BYTES) {
-    throw RegistryError.invalidFile(file, [{ path: '', message: `is ${stat.size} bytes; a registry may be at most ${MAX_REGISTRY_FILE_BYTES} bytes` }]);
-  }
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch (error) {
-    throw RegistryError.invalidFile(file, [{ path: '', message: `cannot be read: ${(error as Error).message}` }]);
-  }
-  const decoded = decodeYamlBytes(bytes, 'registry');
+  const decoded = readYamlFileText(file, stat, 'registry', MAX_REGISTRY_FILE_BYTES, `a registry may be at most ${MAX_REGISTRY_FILE_BYTES} bytes`);
   if (decoded.problem) throw RegistryError.invalidFile(file, [decoded.problem]);
   return { file, text: decoded.text, ...parseRegistrySource(decoded.text, file) };
 }

@@ -349,6 +349,8 @@ const AJV_RUNTIME: Record<string, unknown> = {
  */
 class CachedValidators {
   private readonly dir: string;
+  /** Whether the validators of earlier inputs are gone; one scan per instance is enough. */
+  private pruned = false;
 
   constructor(
     private readonly root: string,
@@ -391,8 +393,11 @@ class CachedValidators {
       writeFileSync(temp, code);
       renameSync(temp, target);
       // Validators of earlier schemas or Ajv versions are never read again.
-      for (const folder of readdirSync(this.root)) {
-        if (folder !== this.inputsHash && /^[0-9a-f]{24}$/.test(folder)) rmSync(path.join(this.root, folder), { recursive: true, force: true });
+      if (!this.pruned) {
+        this.pruned = true;
+        for (const folder of readdirSync(this.root)) {
+          if (folder !== this.inputsHash && /^[0-9a-f]{24}$/.test(folder)) rmSync(path.join(this.root, folder), { recursive: true, force: true });
+        }
       }
     } catch {
       // A read-only or full disk: the next run compiles again.
