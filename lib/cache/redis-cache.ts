@@ -79,6 +79,7 @@ export type ICacheClient = INetworkClient;
 
 /** What a {@link RedisCache} uses for an optional prop left out; the fleet file leaves them out too. */
 export const REDIS_DEFAULTS = {
+  image: 'redis:7.4.11-alpine',
   cpu: '500m',
   memory: '1Gi',
   evictionPolicy: RedisEvictionPolicy.ALLKEYS_LRU,
@@ -104,7 +105,7 @@ export interface RedisCacheProps {
    * The Redis image, `repository:tag`, `repository@sha256:…` or both; pinned (never `latest`).
    * Its tag, if any, is the `app.kubernetes.io/version` label, so it must also be a label value.
    * The official Alpine image runs as uid 999 and gid 1000, which the pod uses.
-   * @default 'redis:7.4.11-alpine'
+   * @default REDIS_DEFAULTS.image ('redis:7.4.11-alpine')
    */
   readonly image?: string;
   /** Whether the cache survives a pod restart. @default RedisPersistence.none() */
@@ -367,8 +368,8 @@ export class RedisCache extends Construct implements IConnectable {
     if (namespace === undefined || !isDnsLabel(namespace)) {
       fail('InvalidNamespace', `'namespace' (${JSON.stringify(namespace)}) must be a DNS-1123 label; set it on the construct or the chart`);
     }
-    const image = props.image ?? 'redis:7.4.11-alpine';
-    const pinProblem = unpinnedImageProblem(image, 'redis:7.4.11-alpine');
+    const image = props.image ?? REDIS_DEFAULTS.image;
+    const pinProblem = unpinnedImageProblem(image, REDIS_DEFAULTS.image);
     if (pinProblem) fail('UnpinnedImage', `'image' ("${image}") ${pinProblem}`);
     const imageTag = parseImageRef(image).tag;
     if (imageTag !== undefined && !LABEL_VALUE_PATTERN.test(imageTag)) {

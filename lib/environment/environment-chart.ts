@@ -126,8 +126,13 @@ export class EnvironmentChart extends Chart {
     // The models this environment runs: those with a release here (a registry-managed model runs
     // only where a deploy pinned it), else every model of the fleet file.
     const models = props.releases ? props.fleet.models.filter((m) => props.releases?.[m.name] !== undefined) : props.fleet.models;
-    const strategies = new Map(models.map((m) => [m.name, releaseStrategy(env.strategy, modelReleaseType(env, m.name))]));
+    // One strategy per release type, shared by the models that use it.
+    const byType = new Map<EnvironmentConfig['strategy']['type'], ReleaseStrategy>();
+    const strategyOf = (type: EnvironmentConfig['strategy']['type']) => byType.get(type) ?? byType.set(type, releaseStrategy(env.strategy, type)).get(type)!;
+    const strategies = new Map(models.map((m) => [m.name, strategyOf(modelReleaseType(env, m.name))]));
     this.usesRollouts = [...strategies.values()].some((s) => s.needsRollout);
+    // The AWS CLI image of the model fetch and the backup: the fleet's, else the constructs' default.
+    const awsCliImage = props.fleet.modelFetcher && imageRef(props.fleet.modelFetcher);
     const cache = env.redis
       ? new RedisCache(this, 'PredictionCache', {
         namespace: env.namespace,
@@ -154,7 +159,7 @@ export class EnvironmentChart extends Chart {
         modelArchive: ModelArchive.fromUri(release.mar),
         handler: model.handler,
         image: servingImageOf(props.fleet, model).ref,
-        modelFetcherImage: props.fleet.modelFetcher && imageRef(props.fleet.modelFetcher),
+        modelFetcherImage: awsCliImage,
         pythonPackageIndex: model.installAtLoad?.indexUrl,
         replicas: env.replicas,
         cpu: env.resources.cpu,
@@ -302,7 +307,7 @@ export class EnvironmentChart extends Chart {
         schedule: env.backup.schedule,
         timeZone: env.backup.timeZone,
         storageClass: env.backup.storageClass,
-        image: props.fleet.modelFetcher && imageRef(props.fleet.modelFetcher),
+        image: awsCliImage,
         objectStorageCidrs: env.network?.objectStorageCidrs,
       });
     }

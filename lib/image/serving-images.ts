@@ -65,10 +65,7 @@ export class ServingImageError extends Error {
  * The image a model's pods run: its serving image when the fleet defines `servingImages`, else
  * the TorchServe image itself. Either way pinned by tag or digest, as the fleet file gives it.
  */
-export function servingImageOf(fleet: FleetConfig, modelOrName: string | ModelConfig): { readonly name?: string; readonly ref: string } {
-  // A caller going through the models passes each one: a lookup by name per model is quadratic.
-  const model = typeof modelOrName === 'string' ? fleet.models.find((m) => m.name === modelOrName) : modelOrName;
-  if (model === undefined) throw new Error(`unknown model "${String(modelOrName)}"; the fleet defines: ${fleet.models.map((m) => m.name).join(', ')}`);
+export function servingImageOf(fleet: FleetConfig, model: ModelConfig): { readonly name?: string; readonly ref: string } {
   const name = imageNameOf(fleet, model);
   // The schema guarantees the name is in servingImages.
   return name === undefined ? { ref: imageRef(fleet.image) } : { name, ref: imageRef(fleet.servingImages![name]) };

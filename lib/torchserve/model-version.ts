@@ -23,11 +23,6 @@ export function modelVersionProblem(version: string): string | undefined {
   return undefined;
 }
 
-/** Whether `version` follows the rule of {@link modelVersionProblem}. */
-export function isModelVersion(version: string): boolean {
-  return modelVersionProblem(version) === undefined;
-}
-
 /**
  * The version as the app.kubernetes.io/version label value: build metadata's "+" becomes "_"
  * ("1.1.0+build.7" is labelled "1.1.0_build.7"); any other valid version is its own label.

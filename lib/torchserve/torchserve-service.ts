@@ -330,7 +330,7 @@ export class TorchServeService extends Construct implements ITorchServeWorkload 
       replicas: Lazy.any({ produce: () => (this.autoscaler ? undefined : p.replicas) }) as unknown as number,
       revisionHistoryLimit: 5,
       minReadySeconds: 10,
-      progressDeadlineSeconds: Math.max(600, p.startupProbeSeconds + 300),
+      progressDeadlineSeconds: Math.max(600, torchServeStartupSeconds(p.startupTimeout) + 300),
       selector: { matchLabels: { ...this.selectorLabels } },
     };
     if (p.workload === WorkloadKind.ROLLOUT) {
@@ -537,7 +537,7 @@ export class TorchServeService extends Construct implements ITorchServeWorkload 
       terminationGracePeriodSeconds: p.drainDelay.toSeconds() + torchServeStopSeconds(p.responseTimeout),
       securityContext: restrictedPodSecurity(TORCHSERVE_CONTAINER.uid),
       ...(Object.keys(p.nodeSelector).length > 0 ? { nodeSelector: sortKeys(p.nodeSelector) } : {}),
-      ...(p.tolerations.length > 0 ? { tolerations: p.tolerations.map((t) => ({ ...t })) } : {}),
+      ...(p.tolerations.length > 0 ? { tolerations: p.tolerations } : {}),
       affinity,
       topologySpreadConstraints: ['topology.kubernetes.io/zone', 'kubernetes.io/hostname'].map((topologyKey) => ({
         maxSkew: 1,
@@ -669,7 +669,6 @@ export class TorchServeService extends Construct implements ITorchServeWorkload 
       maxWorkers,
       responseTimeout,
       startupTimeout,
-      startupProbeSeconds: torchServeStartupSeconds(startupTimeout),
       gpuMemoryFraction,
       jobQueueSize: integer('jobQueueSize', props.jobQueueSize ?? TORCHSERVE_DEFAULTS.jobQueueSize, 1, 100_000),
       maxRequestBytes: integer('maxRequestBytes', props.maxRequestBytes ?? TORCHSERVE_DEFAULTS.maxRequestBytes, 1024, 2 ** 31 - 1),
@@ -698,7 +697,6 @@ interface ResolvedProps extends TorchServeServiceProps {
   readonly maxWorkers: number;
   readonly responseTimeout: Duration;
   readonly startupTimeout: Duration;
-  readonly startupProbeSeconds: number;
   readonly gpuMemoryFraction: number;
   readonly jobQueueSize: number;
   readonly maxRequestBytes: number;
