@@ -1,6 +1,6 @@
 import { Duration } from 'cdk8s';
 import { stringify } from 'yaml';
-import type { EnvironmentConfig, FleetConfig, ModelConfig } from '../fleet';
+import { type EnvironmentConfig, type FleetConfig, type ModelConfig, optionalDuration } from '../fleet';
 import { BASE_IMAGE_ARG, SERVING_IMAGES_DIR, servingImageOf } from '../image';
 import { LABEL_INSTANCE } from '../private/labels';
 import { toResourceName } from '../private/names';
@@ -8,7 +8,7 @@ import type { DeployedRelease } from '../registry';
 import { parseQuantity, toMebibytes } from '../private/quantity';
 import {
   ModelArchive, TORCHSERVE_CONTAINER, TORCHSERVE_DEFAULTS, TorchServePorts, jvmHeapBytesFor, renderTorchServeConfig, torchServeEnv, torchServeProbes,
-  torchServeStopSeconds, workerRange,
+  torchServeSettings, torchServeStopSeconds,
 } from '../torchserve';
 
 /** Options of {@link renderLocalCompose}. */
@@ -123,9 +123,10 @@ export function renderLocalCompose(options: LocalComposeOptions): LocalCompose {
     const base = index * PORT_STRIDE;
     const ports = { inference: TorchServePorts.INFERENCE + base, management: TorchServePorts.MANAGEMENT + base, metrics: TorchServePorts.METRICS + base };
     const configPath = `compose/${name}/config.properties`;
-    files.push({ path: configPath, content: renderConfig(model, env, archive, gpuCount) });
+    const settings = settingsOf(model, env);
+    files.push({ path: configPath, content: renderConfig(model, settings, env, archive, gpuCount) });
     services.push({ name, modelName: model.name, archive, ports, configPath });
-    composeServices[name] = renderService({ model, env, ...imageOf(configured), gpuCount, ports, configPath, grpcBase: base });
+    composeServices[name] = renderService({ model, settings, env, ...imageOf(configured), gpuCount, ports, configPath, grpcBase: base });
   });
 
   const header = [
@@ -156,37 +157,49 @@ export function fetchArchiveCommand(archive: ModelArchive, namespace: string, de
     : `kubectl -n ${namespace} cp -c ${TORCHSERVE_CONTAINER.name} "$(kubectl -n ${namespace} get pod -l ${LABEL_INSTANCE}=${deploymentName} -o jsonpath='{.items[0].metadata.name}')":${MODEL_STORE}/${archive.fileName} ${modelStoreDir}/${archive.fileName}`;
 }
 
-/** A model's TorchServe settings as TorchServeService resolves them: the fleet file's, else its defaults. */
-function settingsOf(model: ModelConfig) {
-  const workers = workerRange(model.workers?.min, model.workers?.max);
-  return {
-    minWorkers: workers.min,
-    maxWorkers: workers.max,
-    batchSize: model.batchSize ?? TORCHSERVE_DEFAULTS.batchSize,
-    maxBatchDelayMs: model.maxBatchDelayMs ?? TORCHSERVE_DEFAULTS.maxBatchDelay.toMilliseconds(),
-    responseTimeoutSeconds: model.responseTimeoutSeconds ?? TORCHSERVE_DEFAULTS.responseTimeout.toSeconds(),
-    startupTimeoutSeconds: model.startupTimeoutSeconds ?? TORCHSERVE_DEFAULTS.startupTimeout.toSeconds(),
-    gpuMemoryFraction: model.gpuMemoryFraction ?? TORCHSERVE_DEFAULTS.gpuMemoryFraction,
-  };
+type Settings = ReturnType<typeof torchServeSettings>;
+
+/** A model's TorchServe settings as TorchServeService resolves them from the same fleet fields. */
+function settingsOf(model: ModelConfig, env: EnvironmentConfig): Settings {
+  return torchServeSettings({
+    minWorkers: model.workers?.min,
+    maxWorkers: model.workers?.max,
+    batchSize: model.batchSize,
+    maxBatchDelay: optionalDuration(model.maxBatchDelayMs, Duration.millis),
+    responseTimeout: optionalDuration(model.responseTimeoutSeconds, Duration.seconds),
+    startupTimeout: optionalDuration(model.startupTimeoutSeconds, Duration.seconds),
+    gpuMemoryFraction: model.gpuMemoryFraction,
+    enableGrpc: env.grpc,
+  });
 }
 
-function renderConfig(model: ModelConfig & DeployedRelease, env: EnvironmentConfig, archive: ModelArchive, gpuCount: number): string {
+function renderConfig(model: ModelConfig & DeployedRelease, settings: Settings, env: EnvironmentConfig, archive: ModelArchive, gpuCount: number): string {
   const jvmHeapBytes = jvmHeapBytesFor(parseQuantity(env.resources.memory), env.resources.jvmHeap !== undefined ? parseQuantity(env.resources.jvmHeap) : undefined);
-  const { gpuMemoryFraction: _, ...settings } = settingsOf(model);
   return renderTorchServeConfig({
-    model: { name: model.name, version: model.version, archiveFile: archive.fileName, ...settings },
+    model: {
+      name: model.name,
+      version: model.version,
+      archiveFile: archive.fileName,
+      minWorkers: settings.minWorkers,
+      maxWorkers: settings.maxWorkers,
+      batchSize: settings.batchSize,
+      maxBatchDelayMs: settings.maxBatchDelay.toMilliseconds(),
+      responseTimeoutSeconds: settings.responseTimeout.toSeconds(),
+      startupTimeoutSeconds: settings.startupTimeout.toSeconds(),
+    },
     modelStore: MODEL_STORE,
     gpuCount,
-    jobQueueSize: TORCHSERVE_DEFAULTS.jobQueueSize,
-    maxRequestBytes: TORCHSERVE_DEFAULTS.maxRequestBytes,
+    jobQueueSize: settings.jobQueueSize,
+    maxRequestBytes: settings.maxRequestBytes,
     jvmHeapMebibytes: toMebibytes(jvmHeapBytes),
-    enableGrpc: env.grpc ?? TORCHSERVE_DEFAULTS.enableGrpc,
+    enableGrpc: settings.enableGrpc,
     installPyDepPerModel: model.installAtLoad !== undefined,
   });
 }
 
 interface ServiceInput {
   readonly model: ModelConfig & DeployedRelease;
+  readonly settings: Settings;
   readonly env: EnvironmentConfig;
   readonly image: string;
   readonly build?: { readonly context: string; readonly dockerfile: string; readonly args?: Record<string, string> };
@@ -197,11 +210,10 @@ interface ServiceInput {
 }
 
 function renderService(input: ServiceInput): Record<string, unknown> {
-  const { model, env } = input;
-  const settings = settingsOf(model);
+  const { model, settings, env } = input;
   // The pods' probes: Compose has one healthcheck, so it runs the readiness probe, and allows the
   // startup probe's budget before failures count.
-  const probes = torchServeProbes({ modelName: model.name, modelVersion: model.version, minWorkers: settings.minWorkers, startupTimeout: Duration.seconds(settings.startupTimeoutSeconds) });
+  const probes = torchServeProbes({ modelName: model.name, modelVersion: model.version, minWorkers: settings.minWorkers, startupTimeout: settings.startupTimeout });
   const publish = (host: number, container: number) => `127.0.0.1:${host}:${container}`;
   const ports = [
     publish(input.ports.inference, TorchServePorts.INFERENCE),
@@ -246,7 +258,7 @@ function renderService(input: ServiceInput): Record<string, unknown> {
       start_period: `${probes.startupSeconds}s`,
     },
     // No endpoints to drain on one machine: TorchServe gets what a pod gives it after the drain delay.
-    stop_grace_period: `${torchServeStopSeconds(Duration.seconds(settings.responseTimeoutSeconds))}s`,
+    stop_grace_period: `${torchServeStopSeconds(settings.responseTimeout)}s`,
     deploy: {
       resources: {
         limits,

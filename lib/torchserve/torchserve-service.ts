@@ -83,6 +83,31 @@ export function workerRange(minWorkers?: number, maxWorkers?: number): { readonl
   return { min, max: maxWorkers ?? min };
 }
 
+/** The props that say how TorchServe serves a model (see {@link torchServeSettings}). */
+export type TorchServeSettingsProps = Pick<TorchServeServiceProps,
+  'minWorkers' | 'maxWorkers' | 'batchSize' | 'maxBatchDelay' | 'responseTimeout' | 'startupTimeout' | 'gpuMemoryFraction' | 'jobQueueSize' | 'maxRequestBytes' | 'enableGrpc'>;
+
+/**
+ * How TorchServe serves a model as {@link TorchServeService} runs it: each setting given, else
+ * its default. Not checked here (the construct checks them); local compose runs the same
+ * settings without keeping a second copy of the defaults.
+ */
+export function torchServeSettings(props: TorchServeSettingsProps) {
+  const workers = workerRange(props.minWorkers, props.maxWorkers);
+  return {
+    minWorkers: workers.min,
+    maxWorkers: workers.max,
+    batchSize: props.batchSize ?? TORCHSERVE_DEFAULTS.batchSize,
+    maxBatchDelay: props.maxBatchDelay ?? TORCHSERVE_DEFAULTS.maxBatchDelay,
+    responseTimeout: props.responseTimeout ?? TORCHSERVE_DEFAULTS.responseTimeout,
+    startupTimeout: props.startupTimeout ?? TORCHSERVE_DEFAULTS.startupTimeout,
+    gpuMemoryFraction: props.gpuMemoryFraction ?? TORCHSERVE_DEFAULTS.gpuMemoryFraction,
+    jobQueueSize: props.jobQueueSize ?? TORCHSERVE_DEFAULTS.jobQueueSize,
+    maxRequestBytes: props.maxRequestBytes ?? TORCHSERVE_DEFAULTS.maxRequestBytes,
+    enableGrpc: props.enableGrpc ?? TORCHSERVE_DEFAULTS.enableGrpc,
+  };
+}
+
 /**
  * Why `minWorkers` and `maxWorkers` (either left out) cannot go together, or `undefined` when they
  * can. `maxWorkers` defaults to `minWorkers`, so `{ min: 8 }` alone is fine. The fleet file
@@ -633,12 +658,12 @@ export class TorchServeService extends Construct implements ITorchServeWorkload 
       }
       return value;
     };
-    const workers = workerRange(props.minWorkers, props.maxWorkers);
-    const minWorkers = integer('minWorkers', workers.min, 1, 64);
-    const maxWorkers = integer('maxWorkers', workers.max, 1, 64);
+    const settings = torchServeSettings(props);
+    const minWorkers = integer('minWorkers', settings.minWorkers, 1, 64);
+    const maxWorkers = integer('maxWorkers', settings.maxWorkers, 1, 64);
     const workersIssue = workersProblem(props.minWorkers, props.maxWorkers);
     if (workersIssue) fail('InvalidWorkers', `'minWorkers' (${minWorkers}) ${workersIssue}`);
-    const gpuMemoryFraction = props.gpuMemoryFraction ?? TORCHSERVE_DEFAULTS.gpuMemoryFraction;
+    const gpuMemoryFraction = settings.gpuMemoryFraction;
     if (!(gpuMemoryFraction > 0 && gpuMemoryFraction <= 1)) {
       fail('OutOfRange', `'gpuMemoryFraction' (${gpuMemoryFraction}) must be greater than 0 and at most 1`);
     }
@@ -652,8 +677,6 @@ export class TorchServeService extends Construct implements ITorchServeWorkload 
       if (TORCHSERVE_ENV_NAMES.includes(key)) fail('InvalidEnv', `'env' must not set ${key}, which TorchServeService sets itself`);
       if (/secret|password|token|bearer/i.test(key) && value !== '') fail('InvalidEnv', `'env' must not carry a secret value in ${key}; mount a Secret instead`);
     }
-    const startupTimeout = props.startupTimeout ?? TORCHSERVE_DEFAULTS.startupTimeout;
-    const responseTimeout = props.responseTimeout ?? TORCHSERVE_DEFAULTS.responseTimeout;
     return {
       ...props,
       name,
@@ -663,16 +686,16 @@ export class TorchServeService extends Construct implements ITorchServeWorkload 
       gpuCount: integer('gpuCount', props.gpuCount ?? TORCHSERVE_DEFAULTS.gpuCount, 0, 16),
       ephemeralStorage: props.ephemeralStorage ?? TORCHSERVE_DEFAULTS.ephemeralStorage,
       jvmHeapMebibytes: toMebibytes(jvmHeapBytes),
-      batchSize: integer('batchSize', props.batchSize ?? TORCHSERVE_DEFAULTS.batchSize, 1, 1024),
-      maxBatchDelay: props.maxBatchDelay ?? TORCHSERVE_DEFAULTS.maxBatchDelay,
+      batchSize: integer('batchSize', settings.batchSize, 1, 1024),
+      maxBatchDelay: settings.maxBatchDelay,
       minWorkers,
       maxWorkers,
-      responseTimeout,
-      startupTimeout,
+      responseTimeout: settings.responseTimeout,
+      startupTimeout: settings.startupTimeout,
       gpuMemoryFraction,
-      jobQueueSize: integer('jobQueueSize', props.jobQueueSize ?? TORCHSERVE_DEFAULTS.jobQueueSize, 1, 100_000),
-      maxRequestBytes: integer('maxRequestBytes', props.maxRequestBytes ?? TORCHSERVE_DEFAULTS.maxRequestBytes, 1024, 2 ** 31 - 1),
-      enableGrpc: props.enableGrpc ?? TORCHSERVE_DEFAULTS.enableGrpc,
+      jobQueueSize: integer('jobQueueSize', settings.jobQueueSize, 1, 100_000),
+      maxRequestBytes: integer('maxRequestBytes', settings.maxRequestBytes, 1024, 2 ** 31 - 1),
+      enableGrpc: settings.enableGrpc,
       nodeSelector: props.nodeSelector ?? {},
       tolerations: (props.tolerations ?? []).map((t) => ({ ...t, operator: t.operator ?? TORCHSERVE_DEFAULTS.tolerationOperator })),
       allowSpot: props.allowSpot ?? TORCHSERVE_DEFAULTS.allowSpot,
