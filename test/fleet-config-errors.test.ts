@@ -65,6 +65,8 @@ describe('fleet file errors', () => {
       'environments.staging.resources.cpu: is required'],
     ['a JVM heap as large as the memory limit', ['environments', 'staging', 'resources', 'jvmHeap'], '16Gi',
       'environments.staging.resources.jvmHeap: got "16Gi"; must be below resources.memory, which also has to hold the Python workers'],
+    ['a peak window that ends when it starts', ['environments', 'production', 'autoscaling', 'peakHours', 'end'], '0 7 * * 1-5',
+      'environments.production.autoscaling.peakHours.end: got "0 7 * * 1-5"; must differ from start: KEDA refuses a window that ends when it starts'],
     ['a bad IAM role', ['environments', 'staging', 'serviceAccount', 'roleArn'], 'model-reader',
       'environments.staging.serviceAccount.roleArn: got "model-reader"; must be an IAM role ARN such as "arn:aws:iam::123456789012:role/model-reader"'],
   ];

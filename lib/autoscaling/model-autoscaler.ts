@@ -89,6 +89,15 @@ export function peakHoursBackendProblem(backend: ScalingBackend | `${ScalingBack
 }
 
 /**
+ * Why a peak window from `start` to `end` (cron schedules) cannot be used, or `undefined`: KEDA's
+ * cron scaler refuses a window that ends when it starts. The fleet file reports it at
+ * peakHours.end; the construct throws it. Completes "got <end>; ...".
+ */
+export function peakWindowProblem(start: string, end: string): string | undefined {
+  return start.trim() === end.trim() ? 'must differ from start: KEDA refuses a window that ends when it starts' : undefined;
+}
+
+/**
  * Why `peakMinReplicas` cannot be the floor during peak hours, between the off-peak floor
  * `minReplicas` and `maxReplicas`, or `undefined`. The fleet file and the construct follow it.
  * Completes "got <peakMinReplicas>; ...".
@@ -254,8 +263,7 @@ export class ModelAutoscaler extends Construct implements IWorkloadScaler {
         const problem = cronScheduleProblem(cron);
         if (problem) fail('InvalidPeakHours', `'peakHours.${field}' ("${cron}") ${problem}`);
       }
-      // KEDA's cron scaler refuses a window that starts when it ends.
-      if (peak.start.trim() === peak.end.trim()) fail('InvalidPeakHours', `'peakHours.start' and 'peakHours.end' must differ ("${peak.start}")`);
+      if (peakWindowProblem(peak.start, peak.end)) fail('InvalidPeakHours', `'peakHours.start' and 'peakHours.end' must differ ("${peak.start}")`);
       const zoneProblem = timeZoneProblem(peak.timezone);
       if (zoneProblem) fail('InvalidPeakHours', `'peakHours.timezone' ("${peak.timezone}") ${zoneProblem}`);
     }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { GatewayApiImplementation, GatewayFeature, GatewayKind } from '../gateway/gateway-kind';
 import { CanaryGateSource, JwtVerification, jwtAuthUrlProblem } from '../gateway/gateway-provider';
 import { GATEWAY_API_IMPLEMENTATIONS, findGatewayProvider } from '../gateway/providers';
-import { minReplicasProblem, peakHoursBackendProblem, peakReplicasProblem, queueWaitTargetProblem } from '../autoscaling/model-autoscaler';
+import { minReplicasProblem, peakHoursBackendProblem, peakReplicasProblem, peakWindowProblem, queueWaitTargetProblem } from '../autoscaling/model-autoscaler';
 import { RedisEvictionPolicy, redisMemoryProblem } from '../cache/redis-cache';
 import { requestAlertsProblem, runbookUrlProblem } from '../monitoring/monitoring-bundle';
 import { BackupStorageClass } from '../operations/model-store-backup';
@@ -311,10 +311,7 @@ const strategySchema = z.strictObject({
 });
 
 /** A cron schedule as Kubernetes and KEDA parse it (see lib/private/cron.ts). */
-const cronSchedule = (options: { descriptors?: boolean } = {}) => z.string().superRefine((schedule, ctx) => {
-  const problem = cronScheduleProblem(schedule, options);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
+const cronSchedule = (options: { descriptors?: boolean } = {}) => checkedString((schedule) => cronScheduleProblem(schedule, options));
 const timeZone = checkedString(timeZoneProblem);
 const labelMap = z.record(
   labelKey('must be a label key such as "release"'),
@@ -342,7 +339,10 @@ const autoscalingSchema = z.strictObject({
     start: cronSchedule(),
     end: cronSchedule(),
     minReplicas: z.int().min(1).max(1000),
-  }).refine((peak) => peak.start.trim() !== peak.end.trim(), { message: 'must differ from start: KEDA refuses a window that ends when it starts', path: ['end'] }).optional(),
+  }).superRefine((peak, ctx) => {
+    const problem = peakWindowProblem(peak.start, peak.end);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['end'], message: problem });
+  }).optional(),
 });
 const monitoringSchema = z.strictObject({
   runbookBaseUrl: checkedString(runbookUrlProblem),
@@ -382,10 +382,7 @@ const backupSchema = z.strictObject({
 const redisSchema = z.strictObject({
   cpu: cpuQuantity.optional(),
   // A quantity's own problems are the pattern's; the Redis rule needs one to read.
-  memory: byteQuantity.superRefine((memory, ctx) => {
-    const problem = isQuantity(memory) ? redisMemoryProblem(memory) : undefined;
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  }).optional(),
+  memory: checked(byteQuantity, (memory) => (isQuantity(memory) ? redisMemoryProblem(memory) : undefined)).optional(),
   persistence: z.strictObject({ size: byteQuantity, storageClassName: dnsLabel.optional() }).optional(),
   evictionPolicy: z.enum(RedisEvictionPolicy).optional(),
 });
