@@ -6,6 +6,7 @@
  * @see https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted
  * @see https://docs.kubelinter.io/#/generated/checks
  */
+import { parseImageRef } from '../private/image-ref';
 
 /** A Kubernetes object as parsed from YAML. */
 export interface KubeObject {
@@ -234,7 +235,7 @@ define('kl-job-ttl-seconds-after-finished', 'kube-linter', 'Jobs set ttlSecondsA
 define('kl-latest-tag', 'kube-linter', 'images carry a pinned tag or digest, never latest', perContainer('kl-latest-tag', (c) => {
   const image: string = c.image ?? '';
   if (image.includes('@sha256:')) return undefined;
-  const tag = /:([^:/]+)$/.exec(image)?.[1];
+  const { tag } = parseImageRef(image);
   return !tag || tag === 'latest' ? `image "${image}" is not pinned` : undefined;
 }));
 for (const probe of ['liveness', 'readiness', 'startup']) {
