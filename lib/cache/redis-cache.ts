@@ -4,7 +4,7 @@ import * as k8s from '../../imports/k8s';
 import { LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME, LABEL_PART_OF, LABEL_VERSION, MANAGED_BY } from '../private/labels';
 import { LABEL_VALUE_PATTERN, isDnsLabel } from '../private/names';
 import { parseImageRef, unpinnedImageProblem } from '../private/image-ref';
-import { QUANTITY_PATTERN, parseQuantity } from '../private/quantity';
+import { isPositiveQuantity, parseQuantity } from '../private/quantity';
 import { sortKeys } from '../private/sort-keys';
 import { ValidationError } from '../core/validation-error';
 import type { IConnectable, INetworkClient } from '../isolation/model-network-policy';
@@ -377,7 +377,7 @@ export class RedisCache extends Construct implements IConnectable {
     }
     const persistence = props.persistence ?? RedisPersistence.none();
     for (const [prop, value] of [['cpu', props.cpu], ['memory', props.memory], ['persistence.size', persistence.size]] as const) {
-      if (value !== undefined && (!QUANTITY_PATTERN.test(value) || parseQuantity(value) <= 0)) {
+      if (value !== undefined && !isPositiveQuantity(value)) {
         fail('InvalidQuantity', `'${prop}' ("${value}") must be a positive Kubernetes quantity such as "500m", "1Gi" or "5Gi"`);
       }
     }

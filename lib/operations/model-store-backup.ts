@@ -8,7 +8,7 @@ import { LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME, LABEL_PA
 import { cronScheduleProblem } from '../private/cron';
 import { CRONJOB_NAME_MAX_LENGTH, isDnsLabel } from '../private/names';
 import { timeZoneProblem } from '../private/time-zone';
-import { QUANTITY_PATTERN, parseQuantity } from '../private/quantity';
+import { isPositiveQuantity } from '../private/quantity';
 import { ValidationError } from '../core/validation-error';
 import { ANY_OBJECT_STORAGE, dnsEgressRule, objectStorageEgressRule, restrictedContainerSecurity, restrictedPodSecurity } from '../private/pod-hardening';
 
@@ -285,7 +285,7 @@ export class ModelStoreBackup extends Construct {
     const imageProblem = unpinnedImageProblem(image, AWS_CLI_IMAGE);
     if (imageProblem) fail('UnpinnedImage', `'image' ("${image}") ${imageProblem}`);
     for (const [prop, value] of [['cpu', props.cpu], ['memory', props.memory]] as const) {
-      if (value !== undefined && (!QUANTITY_PATTERN.test(value) || parseQuantity(value) <= 0)) {
+      if (value !== undefined && !isPositiveQuantity(value)) {
         fail('InvalidQuantity', `'${prop}' ("${value}") must be a positive Kubernetes quantity such as "250m" or "512Mi"`);
       }
     }

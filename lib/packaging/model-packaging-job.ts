@@ -8,7 +8,7 @@ import {
   ANNOTATION_PREFIX, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME, LABEL_PART_OF, LABEL_VERSION, MANAGED_BY,
 } from '../private/labels';
 import { isDnsLabel, toResourceName } from '../private/names';
-import { QUANTITY_PATTERN, parseQuantity } from '../private/quantity';
+import { isPositiveQuantity } from '../private/quantity';
 import { unpinnedImageProblem } from '../private/image-ref';
 import { ValidationError } from '../core/validation-error';
 import { modelArchiveProblem } from '../torchserve/model-archive';
@@ -408,7 +408,7 @@ export class ModelPackagingJob extends Construct {
     if (sourceBytes > MAX_SOURCE_BYTES) fail('SourceTooLarge', `the handler and requirements are ${sourceBytes} bytes; a ConfigMap holds at most ${MAX_SOURCE_BYTES}. Put large files in 'extraFiles'`);
 
     for (const [prop, value] of [['cpu', props.cpu], ['memory', props.memory], ['workspaceSize', props.workspaceSize]] as const) {
-      if (value !== undefined && (!QUANTITY_PATTERN.test(value) || parseQuantity(value) <= 0)) {
+      if (value !== undefined && !isPositiveQuantity(value)) {
         fail('InvalidQuantity', `'${prop}' ("${value}") must be a positive Kubernetes quantity such as "2" or "10Gi"`);
       }
     }

@@ -34,6 +34,11 @@ export function parseQuantity(quantity: string): number {
 }
 
 /** Whole mebibytes, the unit the JVM's -Xmx takes without rounding surprises. */
+/** Whether `value` is a Kubernetes quantity greater than zero, as every resource prop must be. */
+export function isPositiveQuantity(value: string): boolean {
+  return QUANTITY_PATTERN.test(value) && parseQuantity(value) > 0;
+}
+
 export function toMebibytes(bytes: number): number {
   return Math.floor(bytes / 2 ** 20);
 }

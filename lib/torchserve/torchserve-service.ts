@@ -6,7 +6,7 @@ import {
   ANNOTATION_PREFIX, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME, LABEL_PART_OF, LABEL_VERSION, MANAGED_BY,
 } from '../private/labels';
 import { LABEL_VALUE_PATTERN, isDnsLabel, isLabelKey, toResourceName } from '../private/names';
-import { QUANTITY_PATTERN, parseQuantity, toMebibytes } from '../private/quantity';
+import { isPositiveQuantity, parseQuantity, toMebibytes } from '../private/quantity';
 import { AWS_CLI_IMAGE } from '../private/aws';
 import { unpinnedImageProblem } from '../private/image-ref';
 import { ValidationError } from '../core/validation-error';
@@ -640,7 +640,7 @@ export class TorchServeService extends Construct implements ITorchServeWorkload 
     const indexProblem = props.pythonPackageIndex === undefined ? undefined : packageIndexProblem(props.pythonPackageIndex);
     if (indexProblem) fail('InvalidPackageIndex', `'pythonPackageIndex' ("${props.pythonPackageIndex}") ${indexProblem}`);
     for (const [prop, value] of [['cpu', props.cpu], ['memory', props.memory], ['ephemeralStorage', props.ephemeralStorage], ['jvmHeap', props.jvmHeap]] as const) {
-      if (value !== undefined && (!QUANTITY_PATTERN.test(value) || parseQuantity(value) <= 0)) {
+      if (value !== undefined && !isPositiveQuantity(value)) {
         fail('InvalidQuantity', `'${prop}' ("${value}") must be a positive Kubernetes quantity such as "4" or "16Gi"`);
       }
     }
